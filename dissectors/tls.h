@@ -1,0 +1,171 @@
+/* tls.h: TLS record layer and handshake dissector (SSL 3.0 .. TLS 1.3).
+ * RFC 5246 (TLS 1.2) sections 6.2 and 7.4, RFC 8446 (TLS 1.3) 4 and 5,
+ * RFC 6066 (SNI), RFC 7301 (ALPN), RFC 6101 (SSL 3.0); SSLv2-compatible
+ * ClientHello (RFC 5246 appendix E.2) recognised.
+ *
+ * The flow layer feeds each direction's bytes in order (after TCP
+ * reassembly). The dissector emits events (struct tls_event) through a
+ * callback: it names what it saw, it never decides a verdict.
+ *
+ * Wire layout of a record (RFC 5246 6.2.1):
+ *   +------+---------+---------+----------------+
+ *   | type | version | length  | fragment ...   |
+ *   |  1   |    2    |    2    | length bytes   |
+ *   +------+---------+---------+----------------+
+ * Handshake messages (type 22) may span records and records may span TCP
+ * segments; both are put back together here, within PI_TLS_MAX_HS_MSG.
+ * After a direction has sent ChangeCipherSpec (or, in TLS 1.3, after the
+ * ServerHello), records are encrypted: only their type and length are used,
+ * and nothing is buffered (the body is skipped as it arrives).
+ */
+#ifndef PI_TLS_H
+#define PI_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/limits.h"
+
+#define TLS_DIR_C2S 0 /* client to server */
+#define TLS_DIR_S2C 1 /* server to client */
+
+/* content types */
+#define TLS_CT_CCS 20
+#define TLS_CT_ALERT 21
+#define TLS_CT_HANDSHAKE 22
+#define TLS_CT_APPDATA 23
+#define TLS_CT_HEARTBEAT 24
+
+/* handshake types */
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_HS_SERVER_HELLO 2
+#define TLS_HS_NEW_SESSION_TICKET 4
+#define TLS_HS_ENCRYPTED_EXTENSIONS 8
+#define TLS_HS_CERTIFICATE 11
+#define TLS_HS_SERVER_KEY_EXCHANGE 12
+#define TLS_HS_CERTIFICATE_REQUEST 13
+#define TLS_HS_SERVER_HELLO_DONE 14
+#define TLS_HS_CERTIFICATE_VERIFY 15
+#define TLS_HS_CLIENT_KEY_EXCHANGE 16
+#define TLS_HS_FINISHED 20
+
+enum tls_ev_type {
+	TLS_EV_CLIENT_HELLO = 1, /* hello info in st->ch */
+	TLS_EV_SERVER_HELLO,     /* st->sh filled; is_hrr set for a HelloRetryRequest */
+	TLS_EV_CERTIFICATE,      /* server (or client) Certificate: st->certs */
+	TLS_EV_HANDSHAKE,        /* any other plaintext handshake message: hs_type */
+	TLS_EV_CCS,              /* ChangeCipherSpec */
+	TLS_EV_ALERT,            /* plaintext alert: level, desc */
+	TLS_EV_ENCRYPTED,        /* an encrypted record: content_type (22, 21 or 23
+	                            as on the wire) and record_len */
+	TLS_EV_HEARTBEAT,
+	TLS_EV_NOT_TLS,          /* this direction does not carry TLS: stop feeding */
+	TLS_EV_ANOMALY,          /* malformed input; anomaly names it */
+};
+
+enum tls_anomaly {
+	TLS_AN_NONE = 0,
+	TLS_AN_BAD_RECORD_VERSION,
+	TLS_AN_RECORD_TOO_LONG,
+	TLS_AN_BAD_HANDSHAKE,     /* a handshake message that does not parse */
+	TLS_AN_HS_MSG_TOO_BIG,    /* over PI_TLS_MAX_HS_MSG: skipped */
+	TLS_AN_BAD_ALERT,
+	TLS_AN_GAP,               /* bytes missing in the stream: resynchronised */
+	TLS_AN_COUNT
+};
+const char *tls_anomaly_name(enum tls_anomaly a);
+
+struct tls_event {
+	enum tls_ev_type type;
+	int dir;                 /* TLS_DIR_C2S or TLS_DIR_S2C */
+	uint8_t content_type;    /* record type the event came from */
+	uint16_t record_version; /* record layer version */
+	uint32_t record_len;     /* record length (TLS_EV_ENCRYPTED, TLS_EV_ALERT...) */
+	uint8_t hs_type;         /* TLS_EV_HANDSHAKE */
+	uint8_t alert_level;     /* TLS_EV_ALERT */
+	uint8_t alert_desc;
+	uint8_t is_hrr;          /* TLS_EV_SERVER_HELLO */
+	enum tls_anomaly anomaly;
+	uint64_t frame;          /* frame of the segment that completed the record */
+	uint64_t ts_ns;
+};
+
+struct tls_client_hello {
+	uint16_t legacy_version;       /* client_version field */
+	uint16_t max_version;          /* highest of supported_versions, else legacy */
+	char sni[256];                 /* server_name host_name, NUL-terminated, "" if none */
+	char alpn[64];                 /* protocols joined with ',' (truncated) */
+	char ja3[33];                  /* MD5 hex of the JA3 string */
+	char ja3_str[512];             /* JA3 string (truncated if longer: ja3 is of the full one) */
+	uint8_t has_ech;               /* encrypted_client_hello extension present */
+	uint8_t sslv2;                 /* SSLv2-format ClientHello */
+	uint64_t frame;
+};
+
+struct tls_server_hello {
+	uint16_t legacy_version;
+	uint16_t version;              /* supported_versions if present, else legacy */
+	uint16_t cipher;
+	uint64_t frame;
+};
+
+/* Certificates of the first Certificate message of the server (DER). */
+struct tls_certs {
+	uint32_t count;                      /* number in the message (may exceed kept) */
+	uint32_t kept;                       /* number stored below, <= PI_TLS_MAX_CERTS */
+	uint8_t *der;                        /* one allocation holding all kept certs */
+	uint32_t off[PI_TLS_MAX_CERTS];
+	uint32_t len[PI_TLS_MAX_CERTS];
+	uint64_t frame;
+};
+
+/* Per-direction record parsing state. Internal, but embedded by value. */
+struct tls_dir {
+	uint8_t hdr[5];
+	uint8_t hdr_have;       /* bytes of a record header held in hdr */
+	uint8_t rec_type;
+	uint16_t rec_version;
+	uint32_t rec_len;
+	uint32_t rec_left;      /* body bytes of the current record still to come */
+	uint8_t *body;          /* buffered body of a record we parse (plaintext) */
+	uint32_t body_have;
+	uint8_t *hs;            /* handshake message reassembly across records */
+	uint32_t hs_have, hs_cap;
+	uint8_t encrypted;      /* records from this direction are now encrypted */
+	uint8_t desync;         /* lost the record boundary after a gap */
+	uint8_t not_tls;
+	uint8_t skip_body;      /* current record body is skipped, not buffered */
+};
+
+typedef void (*tls_event_cb)(void *ctx, const struct tls_event *ev);
+
+struct tls_state {
+	struct tls_dir d[2];
+	struct tls_client_hello ch;
+	struct tls_server_hello sh;
+	struct tls_certs certs;
+	uint8_t saw_ch, saw_sh, tls13;
+	uint32_t anomalies[TLS_AN_COUNT];
+	tls_event_cb cb;
+	void *cb_ctx;
+	struct pi_caps *caps;   /* may be NULL */
+};
+
+/* Does this look like the start of a TLS (or SSLv2-compatible) stream?
+ * Returns PI_OK (yes), PI_NEED_MORE (too few bytes to tell), PI_INVALID (no). */
+int tls_probe(const uint8_t *data, size_t len);
+
+void tls_init(struct tls_state *st, tls_event_cb cb, void *ctx, struct pi_caps *caps);
+/* Feed in-order bytes of one direction. Emits events synchronously. */
+void tls_feed(struct tls_state *st, int dir, const uint8_t *data, size_t len,
+              uint64_t frame, uint64_t ts_ns);
+/* n bytes are missing from this direction's stream (a capture gap). */
+void tls_gap(struct tls_state *st, int dir, size_t n);
+/* Free buffers; the state may be reused after tls_init(). */
+void tls_free(struct tls_state *st);
+
+/* Names for humans and JSON. */
+const char *tls_alert_name(uint8_t desc);       /* IANA name: "unknown_ca"; "alert_N" if unknown */
+const char *tls_version_name(uint16_t version); /* "TLS 1.2", "SSL 3.0", "TLS 1.3 draft 18" */
+
+#endif

@@ -1,0 +1,26 @@
+/* util.h: small shared helpers: bounded string copy, warnings, hashing. */
+#ifndef PI_UTIL_H
+#define PI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Copy at most dstlen-1 bytes and NUL-terminate; returns strlen(src). */
+size_t pi_strlcpy(char *dst, const char *src, size_t dstlen);
+
+/* Copy wire bytes into a printable C string: bytes outside 0x21..0x7e (and
+ * backslash) become \xHH; truncated to fit. */
+void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n);
+
+/* Lower-case ASCII in place. */
+void pi_lower(char *s);
+
+/* Warnings go to stderr as "pinspect: warning: ...", counted. */
+void pi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t pi_warn_count(void);
+void pi_set_quiet(int quiet);
+
+/* 64-bit hash of bytes (FNV-1a, then mixed). */
+uint64_t pi_hash(const void *data, size_t len, uint64_t seed);
+
+#endif
