@@ -35,6 +35,7 @@
 #define TLS_CT_HANDSHAKE 22
 #define TLS_CT_APPDATA 23
 #define TLS_CT_HEARTBEAT 24
+#define TLS_CT_SSLV2 128 /* pseudo type: an SSLv2-format ClientHello record */
 
 /* handshake types */
 #define TLS_HS_CLIENT_HELLO 1
@@ -71,8 +72,10 @@ enum tls_anomaly {
 	TLS_AN_HS_MSG_TOO_BIG,    /* over PI_TLS_MAX_HS_MSG: skipped */
 	TLS_AN_BAD_ALERT,
 	TLS_AN_GAP,               /* bytes missing in the stream: resynchronised */
+	TLS_AN_BAD_RECORD_TYPE,   /* content type outside 20..24: resynchronised */
 	TLS_AN_COUNT
 };
+/* Short snake_case name ("record_too_long"); "unknown" if out of range. */
 const char *tls_anomaly_name(enum tls_anomaly a);
 
 struct tls_event {
@@ -86,9 +89,16 @@ struct tls_event {
 	uint8_t alert_desc;
 	uint8_t is_hrr;          /* TLS_EV_SERVER_HELLO */
 	enum tls_anomaly anomaly;
+	uint32_t cert_count;     /* TLS_EV_CERTIFICATE: certificates in this message */
 	uint64_t frame;          /* frame of the segment that completed the record */
 	uint64_t ts_ns;
 };
+/* Event timing, the same rule for every event: an event is emitted when the
+ * record it comes from is complete, with the frame/ts_ns of the tls_feed()
+ * chunk that completed it (so a record cut off by the end of the capture
+ * gives no event). TLS_EV_NOT_TLS and record-header anomalies come from the
+ * chunk in which the bad header byte arrived. Events raised inside
+ * tls_gap() carry the frame/ts_ns of the last chunk fed to the state. */
 
 struct tls_client_hello {
 	uint16_t legacy_version;       /* client_version field */
@@ -135,6 +145,13 @@ struct tls_dir {
 	uint8_t desync;         /* lost the record boundary after a gap */
 	uint8_t not_tls;
 	uint8_t skip_body;      /* current record body is skipped, not buffered */
+	uint8_t rec_ev;         /* skipped body: event emitted when it ends (0: none) */
+	uint8_t seen;           /* a record header was accepted (or a gap came first) */
+	uint8_t hs_lost;        /* handshake message boundary lost after a gap */
+	uint8_t alert_frag;     /* first byte of an alert split across records */
+	uint8_t alert_frag_have;
+	uint32_t body_cap;      /* allocated size of body */
+	uint32_t hs_skip;       /* bytes of a dropped handshake message still to skip */
 };
 
 typedef void (*tls_event_cb)(void *ctx, const struct tls_event *ev);
@@ -144,7 +161,12 @@ struct tls_state {
 	struct tls_client_hello ch;
 	struct tls_server_hello sh;
 	struct tls_certs certs;
-	uint8_t saw_ch, saw_sh, tls13;
+	uint8_t saw_ch, saw_sh, tls13; /* saw_sh: a ServerHello that is not an HRR;
+	                                  tls13: TLS 1.3 negotiated (or HRR seen) */
+	uint8_t saw_hrr;        /* a HelloRetryRequest was seen */
+	uint8_t saw_cert;       /* certs holds the server's first Certificate */
+	uint64_t last_frame;    /* frame/ts_ns of the last chunk fed (either direction) */
+	uint64_t last_ts;
 	uint32_t anomalies[TLS_AN_COUNT];
 	tls_event_cb cb;
 	void *cb_ctx;
@@ -152,20 +174,38 @@ struct tls_state {
 };
 
 /* Does this look like the start of a TLS (or SSLv2-compatible) stream?
+ * TLS: type 20..24, version 3.0..3.4, length <= TLS_MAX_RECORD; SSLv2:
+ * 2-byte header with the high bit set, CLIENT-HELLO, version 0x0002 or 3.x.
  * Returns PI_OK (yes), PI_NEED_MORE (too few bytes to tell), PI_INVALID (no). */
 int tls_probe(const uint8_t *data, size_t len);
 
+#define TLS_MAX_RECORD (16384u + 2048u) /* longest record accepted (RFC 5246 6.2.3) */
+
+/* Zero the state and set the callback (cb may be NULL). Allocates nothing. */
 void tls_init(struct tls_state *st, tls_event_cb cb, void *ctx, struct pi_caps *caps);
-/* Feed in-order bytes of one direction. Emits events synchronously. */
+/* Feed in-order bytes of one direction (dir TLS_DIR_C2S or TLS_DIR_S2C; any
+ * other value is ignored). Emits events synchronously; the callback must not
+ * call tls_feed/tls_gap/tls_free on the same state. Returns nothing: all
+ * outcomes are events, st->anomalies[] and st->caps counters. */
 void tls_feed(struct tls_state *st, int dir, const uint8_t *data, size_t len,
               uint64_t frame, uint64_t ts_ns);
-/* n bytes are missing from this direction's stream (a capture gap). */
+/* n bytes are missing from this direction's stream (a capture gap).
+ * Inside an encrypted (skipped) record body the record simply gets shorter
+ * (no anomaly); inside a plaintext body the record is kept and its lost
+ * content dropped; otherwise the direction resynchronises on the next
+ * plausible record header. All but the first case raise TLS_AN_GAP. */
 void tls_gap(struct tls_state *st, int dir, size_t n);
 /* Free buffers; the state may be reused after tls_init(). */
 void tls_free(struct tls_state *st);
 
 /* Names for humans and JSON. */
 const char *tls_alert_name(uint8_t desc);       /* IANA name: "unknown_ca"; "alert_N" if unknown */
-const char *tls_version_name(uint16_t version); /* "TLS 1.2", "SSL 3.0", "TLS 1.3 draft 18" */
+/* "TLS 1.2", "SSL 3.0", "TLS 1.3 draft 18", "TLS 1.3 (Facebook)", "DTLS 1.2",
+ * "GREASE"; "unknown" for anything else. Always a static constant string
+ * (thread-safe, never overwritten). For "0xNNNN" use tls_version_str(). */
+const char *tls_version_name(uint16_t version);
+/* Like tls_version_name() but unknown versions are written as "0xNNNN" into
+ * buf (len >= 7). Returns the static name or buf; buf is "" if len < 7. */
+const char *tls_version_str(uint16_t version, char *buf, size_t len);
 
 #endif

@@ -63,6 +63,10 @@ void decoder_free(struct decoder *d);
 /* Forget held fragments (between input files). */
 void decoder_reset(struct decoder *d);
 
+/* Fragments currently held for reassembly (still incomplete). At the end of
+ * the input they will never complete: the caller may count them as dropped. */
+uint64_t decoder_frags_held(const struct decoder *d);
+
 /* Decode one packet. Pointers in *out point into pkt->data or into a
  * reassembly buffer owned by d, valid until the next call. */
 int decode_packet(struct decoder *d, const struct packet *pkt, struct decoded *out);

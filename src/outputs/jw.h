@@ -17,6 +17,7 @@ struct jw {
 	int depth;
 	uint8_t first[JW_MAX_DEPTH]; /* no element written yet at this level */
 	int pretty;
+	int after_key;  /* a key was written: the value follows without a comma */
 };
 
 void jw_init(struct jw *w, FILE *f, int pretty);

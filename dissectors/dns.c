@@ -1,0 +1,594 @@
+/* dns.c: DNS message parser and DNS-over-TCP framing.
+ * RFC 1035 4.1, RFC 3596, RFC 6891, RFC 9460, RFC 7766; layout in dns.h.
+ *
+ * Every wire read goes through the bounds-checked cursor (common/cur.h).
+ * Nothing recurses on wire data: names are walked in a loop whose pointers
+ * must move strictly backwards and whose hops are capped.
+ */
+#include "dissectors/dns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cur.h"
+
+/* ------------------------------------------------------------------ names */
+
+/* Walk the name at off. If out is non-NULL, write its text (see
+ * dns_name_text). *next gets the offset after the name in place. Returns
+ * DNS_OK, DNS_ETRUNC or DNS_EBAD. */
+static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
+                     char *out, size_t outlen, int lower, size_t *outn)
+{
+	size_t pos = off;       /* next byte to read */
+	size_t seq_start = off; /* start of the current label sequence */
+	size_t wire = 0;        /* wire length of the name so far */
+	size_t o = 0;           /* text length */
+	int jumped = 0, hops = 0, rc = DNS_OK, full = 0;
+
+	for (;;) {
+		struct cur c = cur_make(msg, len);
+		uint8_t b;
+		if (cur_skip(&c, pos) != PI_OK || cur_u8(&c, &b) != PI_OK) {
+			rc = DNS_ETRUNC;
+			break;
+		}
+		if ((b & 0xC0) == 0xC0) {
+			uint8_t lo;
+			if (cur_u8(&c, &lo) != PI_OK) {
+				rc = DNS_ETRUNC;
+				break;
+			}
+			size_t ptr = ((size_t)(b & 0x3F) << 8) | lo;
+			/* tcpdump's rule: strictly before the current sequence */
+			if (ptr >= seq_start || ++hops > DNS_MAX_HOPS) {
+				rc = DNS_EBAD;
+				break;
+			}
+			if (!jumped) {
+				*next = pos + 2;
+				jumped = 1;
+			}
+			pos = seq_start = ptr;
+			continue;
+		}
+		if (b & 0xC0) { /* 01xxxxxx / 10xxxxxx: extended labels, obsolete */
+			rc = DNS_EBAD;
+			break;
+		}
+		if (b == 0) {
+			if (++wire > DNS_NAME_WIRE_MAX) {
+				rc = DNS_EBAD;
+				break;
+			}
+			if (!jumped)
+				*next = pos + 1;
+			break;
+		}
+		/* label of b <= 63 bytes */
+		const uint8_t *lab;
+		wire += 1u + b;
+		if (wire + 1 > DNS_NAME_WIRE_MAX) { /* + the root byte still to come */
+			rc = DNS_EBAD;
+			break;
+		}
+		if (cur_bytes(&c, b, &lab) != PI_OK) {
+			rc = DNS_ETRUNC;
+			break;
+		}
+		if (out && !full) {
+			/* text stops at the first piece that does not fit */
+			if (o) {
+				if (o + 1 < outlen)
+					out[o++] = '.';
+				else
+					full = 1;
+			}
+			for (uint8_t i = 0; i < b && !full; i++) {
+				uint8_t ch = lab[i];
+				if (ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\') {
+					if (lower && ch >= 'A' && ch <= 'Z')
+						ch = (uint8_t)(ch - 'A' + 'a');
+					if (o + 1 < outlen)
+						out[o++] = (char)ch;
+					else
+						full = 1;
+				} else if (o + 4 < outlen) {
+					out[o++] = '\\';
+					out[o++] = (char)('0' + ch / 100);
+					out[o++] = (char)('0' + (ch / 10) % 10);
+					out[o++] = (char)('0' + ch % 10);
+				} else {
+					full = 1;
+				}
+			}
+		}
+		pos += 1u + b;
+	}
+	if (out && outlen)
+		out[o < outlen ? o : outlen - 1] = '\0';
+	if (outn)
+		*outn = o;
+	return rc;
+}
+
+int dns_name_skip(const uint8_t *msg, size_t len, size_t off, size_t *next)
+{
+	return name_walk(msg, len, off, next, NULL, 0, 0, NULL);
+}
+
+int dns_name_text(const uint8_t *msg, size_t len, uint16_t off, char *out, size_t outlen, int lower)
+{
+	size_t next, n = 0;
+	if (!outlen)
+		return -1;
+	int rc = name_walk(msg, len, off, &next, out, outlen, lower, &n);
+	return rc == DNS_OK ? (int)n : -1;
+}
+
+/* Parse a name at the cursor position (offsets are message offsets);
+ * advance the cursor past it. */
+static int name_at(const uint8_t *msg, size_t len, struct cur *c, uint16_t *off)
+{
+	size_t start = (size_t)(c->p - msg), next = start;
+	int rc = dns_name_skip(msg, len, start, &next);
+	if (rc != DNS_OK)
+		return rc;
+	*off = (uint16_t)start;
+	c->p = msg + next;
+	return DNS_OK;
+}
+
+/* ------------------------------------------------------------------ RDATA */
+
+/* A name inside RDATA: compression allowed (RFC 3597 4 allows it for the
+ * RFC 1035 types), but the in-place part must stay inside the RDATA. */
+static int rdata_name(const uint8_t *msg, size_t len, struct cur *rd, uint16_t *off)
+{
+	size_t start = (size_t)(rd->p - msg), next = start;
+	size_t rdend = (size_t)(rd->end - msg);
+	int rc = dns_name_skip(msg, len, start, &next);
+	if (rc != DNS_OK)
+		return DNS_EBAD; /* the RDATA is all present: running out is malformed */
+	if (next > rdend)
+		return DNS_EBAD;
+	*off = (uint16_t)start;
+	rd->p = msg + next;
+	return DNS_OK;
+}
+
+static void svcb_params(const uint8_t *msg, struct cur *rd, struct dns_svcb *s, int *ok)
+{
+	while (cur_left(rd)) {
+		uint16_t key, vlen;
+		struct cur v;
+		if (cur_u16(rd, &key) != PI_OK || cur_u16(rd, &vlen) != PI_OK ||
+		    cur_sub(rd, vlen, &v) != PI_OK) {
+			*ok = 0;
+			return;
+		}
+		switch (key) {
+		case 1: /* alpn: <1-byte length><id>... */
+			while (cur_left(&v)) {
+				struct cur id;
+				if (cur_vec8(&v, &id) != PI_OK) {
+					*ok = 0;
+					break;
+				}
+				if (s->nalpn < DNS_MAX_ALPN) {
+					s->alpn[s->nalpn].off = (uint16_t)(id.p - msg);
+					s->alpn[s->nalpn].len = (uint8_t)cur_left(&id);
+					s->nalpn++;
+				}
+			}
+			break;
+		case 2:
+			s->no_default_alpn = 1;
+			break;
+		case 3:
+			if (cur_u16(&v, &s->port) == PI_OK && !cur_left(&v))
+				s->has_port = 1;
+			else
+				*ok = 0;
+			break;
+		case 4: /* ipv4hint */
+			if (vlen % 4) {
+				*ok = 0;
+				break;
+			}
+			while (cur_left(&v) >= 4) {
+				const uint8_t *a;
+				(void)cur_bytes(&v, 4, &a);
+				if (s->nv4 < DNS_MAX_V4HINT)
+					memcpy(s->v4[s->nv4++], a, 4);
+			}
+			break;
+		case 5:
+			s->ech = 1;
+			break;
+		case 6: /* ipv6hint */
+			if (vlen % 16) {
+				*ok = 0;
+				break;
+			}
+			while (cur_left(&v) >= 16) {
+				const uint8_t *a;
+				(void)cur_bytes(&v, 16, &a);
+				if (s->nv6 < DNS_MAX_V6HINT)
+					memcpy(s->v6[s->nv6++], a, 16);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Decode the RDATA of *rr. A malformed name makes the message DNS_EBAD;
+ * fixed-size fields of the wrong size only leave rdata_ok at 0. */
+static int rdata_decode(const uint8_t *msg, size_t len, struct dns_rr *rr)
+{
+	struct cur rd = cur_make(msg + rr->rdoff, rr->rdlen);
+	int rc;
+	uint16_t skip16;
+	switch (rr->type) {
+	case DNS_T_A:
+		if (rr->rdlen == 4) {
+			memcpy(rr->u.a, rd.p, 4);
+			rr->rdata_ok = 1;
+		}
+		return DNS_OK;
+	case DNS_T_AAAA:
+		if (rr->rdlen == 16) {
+			memcpy(rr->u.aaaa, rd.p, 16);
+			rr->rdata_ok = 1;
+		}
+		return DNS_OK;
+	case DNS_T_CNAME:
+	case DNS_T_NS:
+	case DNS_T_PTR:
+	case DNS_T_DNAME:
+		rc = rdata_name(msg, len, &rd, &rr->u.target);
+		rr->rdata_ok = rc == DNS_OK && !cur_left(&rd);
+		return rc;
+	case DNS_T_MX:
+		if (cur_u16(&rd, &skip16) != PI_OK)
+			return DNS_OK;
+		rc = rdata_name(msg, len, &rd, &rr->u.target);
+		rr->rdata_ok = rc == DNS_OK && !cur_left(&rd);
+		return rc;
+	case DNS_T_SRV:
+		if (cur_skip(&rd, 6) != PI_OK)
+			return DNS_OK;
+		rc = rdata_name(msg, len, &rd, &rr->u.target);
+		rr->rdata_ok = rc == DNS_OK && !cur_left(&rd);
+		return rc;
+	case DNS_T_SOA: {
+		uint32_t refresh, retry, expire;
+		rc = rdata_name(msg, len, &rd, &rr->u.soa.mname);
+		if (rc == DNS_OK)
+			rc = rdata_name(msg, len, &rd, &rr->u.soa.rname);
+		if (rc != DNS_OK)
+			return rc;
+		if (cur_u32(&rd, &rr->u.soa.serial) == PI_OK && cur_u32(&rd, &refresh) == PI_OK &&
+		    cur_u32(&rd, &retry) == PI_OK && cur_u32(&rd, &expire) == PI_OK &&
+		    cur_u32(&rd, &rr->u.soa.minimum) == PI_OK && !cur_left(&rd))
+			rr->rdata_ok = 1;
+		return DNS_OK;
+	}
+	case DNS_T_OPT:
+		rr->u.opt.udp_size = rr->rclass;
+		rr->u.opt.ext_rcode = (uint8_t)(rr->ttl >> 24);
+		rr->u.opt.version = (uint8_t)(rr->ttl >> 16);
+		rr->u.opt.flags = (uint16_t)rr->ttl;
+		rr->rdata_ok = 1;
+		return DNS_OK;
+	case DNS_T_SVCB:
+	case DNS_T_HTTPS: {
+		int ok = 1;
+		memset(&rr->u.svcb, 0, sizeof rr->u.svcb);
+		if (cur_u16(&rd, &rr->u.svcb.priority) != PI_OK)
+			return DNS_OK;
+		rc = rdata_name(msg, len, &rd, &rr->u.svcb.target);
+		if (rc != DNS_OK)
+			return rc;
+		svcb_params(msg, &rd, &rr->u.svcb, &ok);
+		rr->rdata_ok = (uint8_t)ok;
+		return DNS_OK;
+	}
+	default:
+		return DNS_OK;
+	}
+}
+
+/* ---------------------------------------------------------------- message */
+
+static int parse_rr(const uint8_t *msg, size_t len, struct cur *c, struct dns_rr *rr)
+{
+	uint16_t rdlen;
+	const uint8_t *rdp;
+	int rc = name_at(msg, len, c, &rr->name);
+	if (rc != DNS_OK)
+		return rc;
+	if (cur_u16(c, &rr->type) != PI_OK || cur_u16(c, &rr->rclass) != PI_OK ||
+	    cur_u32(c, &rr->ttl) != PI_OK || cur_u16(c, &rdlen) != PI_OK ||
+	    cur_bytes(c, rdlen, &rdp) != PI_OK)
+		return DNS_ETRUNC;
+	rr->rdoff = (uint16_t)(rdp - msg);
+	rr->rdlen = rdlen;
+	rr->rdata_ok = 0;
+	return rdata_decode(msg, len, rr);
+}
+
+int dns_parse(const uint8_t *buf, size_t len, struct dns_msg *m)
+{
+	struct cur c;
+	int rc = DNS_OK;
+	uint16_t counts[3];
+
+	/* reset the scalar part only: the RR arrays are filled by count */
+	memset(m, 0, offsetof(struct dns_msg, an));
+	m->buf = buf;
+	/* offsets are 16-bit: a DNS message is at most 65535 bytes */
+	if (len > 65535)
+		len = 65535;
+	m->len = len;
+	c = cur_make(buf, len);
+
+	if (cur_u16(&c, &m->id) != PI_OK || cur_u16(&c, &m->flags) != PI_OK ||
+	    cur_u16(&c, &m->qdcount) != PI_OK || cur_u16(&c, &m->ancount) != PI_OK ||
+	    cur_u16(&c, &m->nscount) != PI_OK || cur_u16(&c, &m->arcount) != PI_OK) {
+		/* id and flags may still be there: fill what was read */
+		if (len >= 2)
+			m->id = (uint16_t)(buf[0] << 8 | buf[1]);
+		if (len >= 4)
+			m->flags = (uint16_t)(buf[2] << 8 | buf[3]);
+		rc = DNS_ETRUNC;
+		goto flags;
+	}
+	m->have_hdr = 1;
+flags:
+	m->qr = (uint8_t)(m->flags >> 15);
+	m->opcode = (uint8_t)((m->flags >> 11) & 0xF);
+	m->aa = (uint8_t)((m->flags >> 10) & 1);
+	m->tc = (uint8_t)((m->flags >> 9) & 1);
+	m->rd = (uint8_t)((m->flags >> 8) & 1);
+	m->ra = (uint8_t)((m->flags >> 7) & 1);
+	m->ad = (uint8_t)((m->flags >> 5) & 1);
+	m->cd = (uint8_t)((m->flags >> 4) & 1);
+	m->rcode = (uint8_t)(m->flags & 0xF);
+	m->ext_rcode = m->rcode;
+	if (!m->have_hdr) {
+		m->end = len < 4 ? len : 4;
+		m->status = (uint8_t)rc;
+		return rc;
+	}
+
+	for (uint32_t i = 0; i < m->qdcount; i++) {
+		uint16_t off, qt, qc;
+		rc = name_at(buf, len, &c, &off);
+		if (rc != DNS_OK)
+			goto out;
+		if (cur_u16(&c, &qt) != PI_OK || cur_u16(&c, &qc) != PI_OK) {
+			rc = DNS_ETRUNC;
+			goto out;
+		}
+		if (i == 0) {
+			m->have_q = 1;
+			m->qname = off;
+			m->qtype = qt;
+			m->qclass = qc;
+		}
+		m->nq_parsed++;
+	}
+
+	counts[0] = m->ancount;
+	counts[1] = m->nscount;
+	counts[2] = m->arcount;
+	for (int s = 0; s < 3; s++) {
+		static const uint8_t maxkeep[3] = { DNS_MAX_AN, DNS_MAX_NS, DNS_MAX_AR };
+		struct dns_rr *arr = s == 0 ? m->an : s == 1 ? m->ns : m->ar;
+		uint8_t *kept = s == 0 ? &m->nan : s == 1 ? &m->nns : &m->nar;
+		for (uint32_t i = 0; i < counts[s]; i++) {
+			struct dns_rr tmp, *rr = *kept < maxkeep[s] ? &arr[*kept] : &tmp;
+			rr->section = (uint8_t)s;
+			rc = parse_rr(buf, len, &c, rr);
+			if (rc != DNS_OK)
+				goto out;
+			m->nrr_parsed[s]++;
+			if (rr->type == DNS_T_OPT && s == DNS_SEC_AR && !m->have_opt) {
+				m->have_opt = 1;
+				m->edns_udp = rr->u.opt.udp_size;
+				m->ext_rcode = (uint16_t)(m->rcode | (rr->u.opt.ext_rcode << 4));
+			}
+			if (rr == &tmp)
+				m->rr_dropped++;
+			else
+				(*kept)++;
+		}
+	}
+out:
+	m->end = (size_t)(c.p - buf);
+	m->status = (uint8_t)rc;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ probe */
+
+static int port_kind(uint16_t port)
+{
+	switch (port) {
+	case 53:
+		return DNS_KIND_DNS;
+	case 5353:
+		return DNS_KIND_MDNS;
+	case 5355:
+		return DNS_KIND_LLMNR;
+	default:
+		return DNS_KIND_NONE;
+	}
+}
+
+int dns_probe_udp(const uint8_t *p, size_t len, uint16_t sport, uint16_t dport)
+{
+	uint16_t lo = sport < dport ? sport : dport, hi = sport < dport ? dport : sport;
+	int k;
+	if (!p || !len)
+		return DNS_KIND_NONE;
+	if ((k = port_kind(lo)) != DNS_KIND_NONE || (k = port_kind(hi)) != DNS_KIND_NONE)
+		return k;
+
+	/* NetBIOS name service (RFC 1002) uses the DNS format on 137: not DNS */
+	if (lo == 137 || hi == 137)
+		return DNS_KIND_NONE;
+	/* heuristic: one whole, sane message (counts as Wireshark's dns_udp
+	 * heuristic: answers <= 100, authority <= 10, additional <= 10) */
+	struct dns_msg mm, *m = &mm;
+	if (len <= DNS_HDR_LEN || dns_parse(p, len, m) != DNS_OK || m->end != len)
+		return DNS_KIND_NONE;
+	if (m->qdcount != 1 || m->opcode > 5 || m->ancount > 100 || m->nscount > 10 ||
+	    m->arcount > 10)
+		return DNS_KIND_NONE;
+	if (!m->qr && m->opcode == 0 && (m->ancount || m->nscount))
+		return DNS_KIND_NONE;
+	switch (m->qclass) {
+	case 1: case 3: case 4: case 254: case 255:
+		break;
+	default:
+		return DNS_KIND_NONE;
+	}
+	return DNS_KIND_DNS;
+}
+
+int dns_probe_tcp_ports(uint16_t sport, uint16_t dport)
+{
+	if (sport == 53 || dport == 53 || sport == 5353 || dport == 5353)
+		return DNS_KIND_DNS;
+	return DNS_KIND_NONE;
+}
+
+/* ------------------------------------------------------------------ names */
+
+const char *dns_type_name(uint16_t type, char *buf, size_t buflen)
+{
+	switch (type) {
+	case 1: return "A";
+	case 2: return "NS";
+	case 5: return "CNAME";
+	case 6: return "SOA";
+	case 12: return "PTR";
+	case 13: return "HINFO";
+	case 15: return "MX";
+	case 16: return "TXT";
+	case 28: return "AAAA";
+	case 33: return "SRV";
+	case 35: return "NAPTR";
+	case 39: return "DNAME";
+	case 41: return "OPT";
+	case 43: return "DS";
+	case 46: return "RRSIG";
+	case 47: return "NSEC";
+	case 48: return "DNSKEY";
+	case 50: return "NSEC3";
+	case 51: return "NSEC3PARAM";
+	case 52: return "TLSA";
+	case 64: return "SVCB";
+	case 65: return "HTTPS";
+	case 99: return "SPF";
+	case 251: return "IXFR";
+	case 252: return "AXFR";
+	case 255: return "ANY";
+	case 257: return "CAA";
+	default:
+		snprintf(buf, buflen, "TYPE%u", (unsigned)type);
+		return buf;
+	}
+}
+
+const char *dns_rcode_name(unsigned rcode, char *buf, size_t buflen)
+{
+	static const char *const names[] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+		"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI"
+	};
+	if (rcode < sizeof names / sizeof names[0])
+		return names[rcode];
+	if (rcode == 16)
+		return "BADVERS";
+	snprintf(buf, buflen, "RCODE%u", rcode);
+	return buf;
+}
+
+/* -------------------------------------------------------------- TCP framing */
+
+int dns_tcp_feed(struct dns_tcp_dir *d, const uint8_t *data, size_t len, dns_tcp_cb cb, void *ctx)
+{
+	struct cur c = cur_make(data, len);
+	int n = 0;
+	if (d->dead)
+		return -1;
+	while (cur_left(&c)) {
+		if (d->nlen < 2) {
+			(void)cur_u8(&c, &d->lenbuf[d->nlen]);
+			if (++d->nlen < 2)
+				continue;
+			d->need = (uint16_t)(d->lenbuf[0] << 8 | d->lenbuf[1]);
+			d->have = 0;
+			if (d->need == 0) { /* empty message: nothing to wait for */
+				d->nlen = 0;
+				cb(ctx, data, 0);
+				n++;
+				continue;
+			}
+		}
+		if (d->have == 0 && cur_left(&c) >= d->need) {
+			/* whole message in this chunk: hand it out in place */
+			const uint8_t *p;
+			(void)cur_bytes(&c, d->need, &p);
+			d->nlen = 0;
+			cb(ctx, p, d->need);
+			n++;
+			continue;
+		}
+		if (d->cap < d->need) {
+			uint8_t *nb = realloc(d->buf, d->need);
+			if (!nb) {
+				free(d->buf);
+				d->buf = NULL;
+				d->cap = 0;
+				d->dead = 1;
+				return -1;
+			}
+			d->buf = nb;
+			d->cap = d->need;
+		}
+		size_t take = d->need - d->have;
+		if (take > cur_left(&c))
+			take = cur_left(&c);
+		const uint8_t *p;
+		(void)cur_bytes(&c, take, &p);
+		memcpy(d->buf + d->have, p, take);
+		d->have = (uint16_t)(d->have + take);
+		if (d->have == d->need) {
+			d->nlen = 0;
+			d->have = 0;
+			cb(ctx, d->buf, d->need);
+			n++;
+		}
+	}
+	return n;
+}
+
+void dns_tcp_gap(struct dns_tcp_dir *d)
+{
+	d->nlen = 0;
+	d->have = 0;
+	d->need = 0;
+}
+
+void dns_tcp_dir_free(struct dns_tcp_dir *d)
+{
+	free(d->buf);
+	memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,1411 @@
+/* tls.c: TLS record layer, handshake reassembly, hello and certificate parsing.
+ * RFC 5246 6.2 and 7.4 (TLS 1.2), RFC 8446 4, 5 and 4.1.3 (TLS 1.3, HRR),
+ * RFC 6101 (SSL 3.0), RFC 5246 appendix E.2 (SSLv2-compatible ClientHello),
+ * RFC 6066 3 (SNI), RFC 7301 (ALPN), RFC 8701 (GREASE), JA3 (salesforce/ja3).
+ *
+ * Per direction, three layers:
+ *   record   5-byte header kept in d->hdr until complete. Plaintext bodies
+ *            (handshake, alert, SSLv2 hello) are parsed in place when the
+ *            whole body is inside one chunk, else copied to d->body (at most
+ *            TLS_MAX_RECORD bytes). Encrypted, application data, heartbeat and
+ *            ChangeCipherSpec bodies are never copied: only rec_left counts.
+ *   handshake messages are parsed in place when inside one record, else put
+ *            together in d->hs (grown to the message size, at most
+ *            PI_TLS_MAX_HS_MSG); an oversized message is skipped (hs_skip).
+ *   messages ClientHello, ServerHello, Certificate decoded; the rest named.
+ * Every event is emitted when its record completes (see tls.h), so feeding
+ * a stream 1 byte at a time gives the same events as feeding it whole.
+ *
+ * Encryption: TLS <= 1.2: a direction is encrypted after its own CCS. TLS 1.3
+ * (ServerHello supported_versions): both directions after the ServerHello
+ * (not after an HRR). There, records of type 23 and 22 are opaque, while CCS
+ * and alert records stay plaintext: RFC 8446 5.2 always sends protected
+ * records as type 23, and a client that rejects the server certificate
+ * before it has handshake write keys sends a plaintext alert (OpenSSL 3 does).
+ *
+ * Once a direction is encrypted its buffers are freed at the end of the
+ * record; from then on a record costs a handful of comparisons.
+ */
+#include "dissectors/tls.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "common/cur.h"
+#include "common/util.h"
+
+#define SSLV2_MIN_LEN 9u       /* CLIENT-HELLO: msg_type, version, three lengths */
+#define SSLV2_SH_MIN_LEN 11u   /* SERVER-HELLO: type, hit, cert type, version, 3 lengths */
+#define SSLV2_SERVER_HELLO 4
+#define MIN_ENCRYPTED_ALERT 18u /* 2 bytes + the shortest MAC (MD5) */
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_EXT_SUPPORTED_GROUPS 10
+#define TLS_EXT_EC_POINT_FORMATS 11
+#define TLS_EXT_ALPN 16
+#define TLS_EXT_SUPPORTED_VERSIONS 43
+#define TLS_EXT_ECH 0xfe0d
+
+/* SHA-256("HelloRetryRequest"), RFC 8446 4.1.3 */
+static const uint8_t hrr_random[32] = {
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02,
+	0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+	0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
+/* What one tls_feed()/tls_gap() call works on. */
+struct fx {
+	struct tls_state *st;
+	struct tls_dir *d;
+	int dir;
+	uint64_t frame, ts;
+};
+
+/* ---- events ---- */
+
+static void ev_init(const struct fx *x, struct tls_event *ev, enum tls_ev_type t)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = t;
+	ev->dir = x->dir;
+	ev->content_type = x->d->rec_type;
+	ev->record_version = x->d->rec_version;
+	ev->record_len = x->d->rec_len;
+	ev->frame = x->frame;
+	ev->ts_ns = x->ts;
+}
+
+static void emit(const struct fx *x, const struct tls_event *ev)
+{
+	if (x->st->cb)
+		x->st->cb(x->st->cb_ctx, ev);
+}
+
+static void emit_simple(const struct fx *x, enum tls_ev_type t)
+{
+	struct tls_event ev;
+	ev_init(x, &ev, t);
+	emit(x, &ev);
+}
+
+static void raise_anomaly(const struct fx *x, enum tls_anomaly a)
+{
+	struct tls_event ev;
+	if (x->st->anomalies[a] < UINT32_MAX)
+		x->st->anomalies[a]++;
+	ev_init(x, &ev, TLS_EV_ANOMALY);
+	ev.anomaly = a;
+	emit(x, &ev);
+}
+
+/* ---- buffers ---- */
+
+static void dir_free_bufs(struct tls_dir *d)
+{
+	free(d->body);
+	d->body = NULL;
+	d->body_cap = 0;
+	d->body_have = 0;
+	free(d->hs);
+	d->hs = NULL;
+	d->hs_cap = 0;
+	d->hs_have = 0;
+	d->hs_skip = 0;
+}
+
+/* Grow *buf to hold need bytes (rounded up to 1 KiB, never past limit).
+ * Returns 0, or -1 if out of memory (the buffer is unchanged). */
+static int reserve(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t limit)
+{
+	uint32_t want;
+	uint8_t *n;
+	if (*cap >= need)
+		return 0;
+	want = (need + 1023u) & ~1023u;
+	if (want > limit)
+		want = need;
+	n = realloc(*buf, want);
+	if (!n)
+		return -1;
+	*buf = n;
+	*cap = want;
+	return 0;
+}
+
+static int is_grease(uint16_t v)
+{
+	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+static int is_tls13(uint16_t v)
+{
+	return v == 0x0304 || (v >= 0x7f0e && v <= 0x7f1c) || v == 0xfb1a;
+}
+
+/* ---- record headers ---- */
+
+/* Classify the first n (<= 5) bytes of a TLS record header. resync: the
+ * stricter rule used to find a header in the middle of a stream (types
+ * 20..23 only, no empty record). Returns PI_OK (all 5 bytes, plausible),
+ * PI_NEED_MORE (consistent so far) or PI_INVALID. */
+static int hdr_check(const uint8_t *p, size_t n, int resync)
+{
+	struct cur c = cur_make(p, n);
+	uint8_t type, major, minor;
+	uint16_t len;
+	if (cur_u8(&c, &type) != PI_OK)
+		return PI_NEED_MORE;
+	if (type < TLS_CT_CCS || type > (resync ? TLS_CT_APPDATA : TLS_CT_HEARTBEAT))
+		return PI_INVALID;
+	if (cur_u8(&c, &major) != PI_OK)
+		return PI_NEED_MORE;
+	if (major != 3)
+		return PI_INVALID;
+	if (cur_u8(&c, &minor) != PI_OK)
+		return PI_NEED_MORE;
+	if (minor > 4)
+		return PI_INVALID;
+	if (cur_u16(&c, &len) != PI_OK)
+		return PI_NEED_MORE;
+	if (len > TLS_MAX_RECORD || (resync && len == 0))
+		return PI_INVALID;
+	return PI_OK;
+}
+
+/* Same for an SSLv2-format record header (2-byte length with the high bit
+ * set): a CLIENT-HELLO (msg_type 1, version 0x0002 or 3.0..3.4) or, for
+ * want == SSLV2_SERVER_HELLO, a SERVER-HELLO (msg_type 4, session-id-hit 0/1,
+ * certificate type 0/1). */
+static int sslv2_check(const uint8_t *p, size_t n, uint8_t want)
+{
+	struct cur c = cur_make(p, n);
+	uint8_t b0, b1, type, major, minor;
+	uint32_t len;
+	uint32_t min = want == SSLV2_SERVER_HELLO ? SSLV2_SH_MIN_LEN : SSLV2_MIN_LEN;
+	if (cur_u8(&c, &b0) != PI_OK)
+		return PI_NEED_MORE;
+	if (!(b0 & 0x80))
+		return PI_INVALID;
+	if (cur_u8(&c, &b1) != PI_OK)
+		return PI_NEED_MORE;
+	len = ((uint32_t)(b0 & 0x7f) << 8) | b1;
+	if (len < min || len > TLS_MAX_RECORD)
+		return PI_INVALID;
+	if (cur_u8(&c, &type) != PI_OK)
+		return PI_NEED_MORE;
+	if (type != want)
+		return PI_INVALID;
+	if (cur_u8(&c, &major) != PI_OK)
+		return PI_NEED_MORE;
+	if (want == SSLV2_SERVER_HELLO) {
+		/* major is session-id-hit, minor the certificate type */
+		if (major > 1)
+			return PI_INVALID;
+		if (cur_u8(&c, &minor) != PI_OK)
+			return PI_NEED_MORE;
+		return minor > 1 ? PI_INVALID : PI_OK;
+	}
+	if (major != 0 && major != 3)
+		return PI_INVALID;
+	if (cur_u8(&c, &minor) != PI_OK)
+		return PI_NEED_MORE;
+	if ((major == 0 && minor != 2) || (major == 3 && minor > 4))
+		return PI_INVALID;
+	return PI_OK;
+}
+
+int tls_probe(const uint8_t *data, size_t len)
+{
+	size_t n = len < 5 ? len : 5;
+	int rc;
+	if (len == 0)
+		return PI_NEED_MORE;
+	if (!data)
+		return PI_INVALID;
+	rc = hdr_check(data, n, 0);
+	if (rc != PI_INVALID)
+		return rc;
+	return sslv2_check(data, n, TLS_HS_CLIENT_HELLO);
+}
+
+/* The record boundary is lost: drop partial state, rescan from hdr[1..]. */
+static void lose_sync(const struct fx *x, enum tls_anomaly a)
+{
+	struct tls_dir *d = x->d;
+	d->rec_left = 0;
+	d->body_have = 0;
+	d->skip_body = 0;
+	d->rec_ev = 0;
+	d->hs_have = 0;
+	d->hs_skip = 0;
+	d->hs_lost = !d->encrypted;
+	d->alert_frag_have = 0;
+	d->desync = 1;
+	raise_anomaly(x, a);
+	memmove(d->hdr, d->hdr + 1, 4);
+	d->hdr_have = 4;
+}
+
+static void set_not_tls(const struct fx *x)
+{
+	x->d->not_tls = 1;
+	dir_free_bufs(x->d);
+	emit_simple(x, TLS_EV_NOT_TLS);
+}
+
+/* Slide a 5-byte window over the stream until it holds a plausible header
+ * (then desync is cleared), or the input is used up. */
+static void resync(struct tls_dir *d, struct cur *c)
+{
+	uint8_t b;
+	for (;;) {
+		while (d->hdr_have && hdr_check(d->hdr, d->hdr_have, 1) == PI_INVALID) {
+			d->hdr_have--;
+			memmove(d->hdr, d->hdr + 1, d->hdr_have);
+		}
+		if (d->hdr_have == 5) {
+			d->desync = 0;
+			return;
+		}
+		if (cur_u8(c, &b) != PI_OK)
+			return;
+		d->hdr[d->hdr_have++] = b;
+	}
+}
+
+/* Copy header bytes; the first header of a direction must look like TLS. */
+static void take_header(const struct fx *x, struct cur *c)
+{
+	struct tls_dir *d = x->d;
+	size_t want = 5u - d->hdr_have, n = cur_left(c) < want ? cur_left(c) : want;
+	const uint8_t *p;
+	int rc;
+	if (cur_bytes(c, n, &p) != PI_OK)
+		return;
+	memcpy(d->hdr + d->hdr_have, p, n);
+	d->hdr_have = (uint8_t)(d->hdr_have + n);
+	if (d->seen)
+		return;
+	rc = hdr_check(d->hdr, d->hdr_have, 0);
+	if (rc == PI_INVALID && x->dir == TLS_DIR_C2S)
+		rc = sslv2_check(d->hdr, d->hdr_have, TLS_HS_CLIENT_HELLO);
+	else if (rc == PI_INVALID && x->st->ch.sslv2)
+		rc = sslv2_check(d->hdr, d->hdr_have, SSLV2_SERVER_HELLO);
+	if (rc == PI_INVALID)
+		set_not_tls(x);
+}
+
+/* A complete header is in d->hdr: decide how its body is handled. */
+static void begin_record(const struct fx *x)
+{
+	struct tls_dir *d = x->d;
+	struct tls_state *st = x->st;
+	struct cur c = cur_make(d->hdr, 5);
+	uint8_t type = 0, b1 = 0;
+	uint16_t ver = 0, len = 0;
+	int first = !d->seen;
+
+	d->seen = 1;
+	d->body_have = 0;
+	d->skip_body = 0;
+	d->rec_ev = 0;
+	(void)cur_u8(&c, &type);
+	if (first && (type & 0x80)) {
+		/* SSLv2 CLIENT-HELLO (or SERVER-HELLO in reply to one), already
+		 * checked by take_header(); a server's version is in the body */
+		(void)cur_u8(&c, &b1);
+		(void)cur_skip(&c, 1);
+		(void)cur_u16(&c, &ver);
+		d->rec_type = TLS_CT_SSLV2;
+		d->rec_version = x->dir == TLS_DIR_C2S ? ver : 0;
+		d->rec_len = ((((uint32_t)type & 0x7f) << 8) | b1) - 3u;
+		d->rec_left = d->rec_len;
+		return;
+	}
+	(void)cur_u16(&c, &ver);
+	(void)cur_u16(&c, &len);
+	d->rec_type = type;
+	d->rec_version = ver;
+	d->rec_len = len;
+	d->rec_left = len;
+	if (type < TLS_CT_CCS || type > TLS_CT_HEARTBEAT) {
+		lose_sync(x, TLS_AN_BAD_RECORD_TYPE);
+		return;
+	}
+	if ((ver >> 8) != 3 || (ver & 0xff) > 4) {
+		lose_sync(x, TLS_AN_BAD_RECORD_VERSION);
+		return;
+	}
+	if (len > TLS_MAX_RECORD) {
+		lose_sync(x, TLS_AN_RECORD_TOO_LONG);
+		return;
+	}
+	if (d->alert_frag_have && type != TLS_CT_ALERT) {
+		d->alert_frag_have = 0;
+		raise_anomaly(x, TLS_AN_BAD_ALERT);
+	}
+	if (d->encrypted && !(st->tls13 && (type == TLS_CT_CCS || type == TLS_CT_ALERT))) {
+		d->skip_body = 1;
+		d->rec_ev = TLS_EV_ENCRYPTED;
+	} else if (type == TLS_CT_APPDATA) {
+		d->skip_body = 1;
+		d->rec_ev = TLS_EV_ENCRYPTED;
+	} else if (type == TLS_CT_HEARTBEAT) {
+		d->skip_body = 1;
+		d->rec_ev = TLS_EV_HEARTBEAT;
+	} else if (type == TLS_CT_CCS) {
+		d->skip_body = 1;
+		d->rec_ev = TLS_EV_CCS;
+	}
+}
+
+/* Consume body bytes. Returns the whole (remaining) body once the record
+ * is complete and buffered or in place, with its length in *blen; NULL
+ * otherwise (or for skipped bodies). */
+static const uint8_t *take_body(const struct fx *x, struct cur *c, uint32_t *blen)
+{
+	struct tls_dir *d = x->d;
+	size_t left = cur_left(c);
+	uint32_t n = left < d->rec_left ? (uint32_t)left : d->rec_left;
+	const uint8_t *p;
+
+	*blen = 0;
+	if (d->skip_body) {
+		(void)cur_skip(c, n);
+		d->rec_left -= n;
+		return NULL;
+	}
+	if (d->body_have == 0 && n == d->rec_left) {
+		/* the whole (rest of the) body is in this chunk: parse in place */
+		if (cur_bytes(c, n, &p) != PI_OK)
+			return NULL;
+		d->rec_left = 0;
+		*blen = n;
+		return p;
+	}
+	if (reserve(&d->body, &d->body_cap, d->body_have + d->rec_left, TLS_MAX_RECORD) != 0) {
+		/* out of memory: the content of this record is lost */
+		d->skip_body = 1;
+		d->rec_ev = 0;
+		d->body_have = 0;
+		d->hs_have = 0;
+		d->hs_skip = 0;
+		d->hs_lost = 1;
+		(void)cur_skip(c, n);
+		d->rec_left -= n;
+		return NULL;
+	}
+	if (cur_bytes(c, n, &p) != PI_OK)
+		return NULL;
+	memcpy(d->body + d->body_have, p, n);
+	d->body_have += n;
+	d->rec_left -= n;
+	if (d->rec_left)
+		return NULL;
+	*blen = d->body_have;
+	return d->body;
+}
+
+/* ---- ClientHello ---- */
+
+/* JA3 string built piecewise: hashed in full, copied into ja3_str while it fits. */
+struct ja3b {
+	EVP_MD_CTX *md;        /* NULL once MD5 failed */
+	char *out;
+	size_t cap, len;
+	int first;             /* no value yet in the current field */
+};
+
+static void ja3_put(struct ja3b *j, const char *s, size_t n)
+{
+	if (j->md && EVP_DigestUpdate(j->md, s, n) != 1) {
+		EVP_MD_CTX_free(j->md);
+		j->md = NULL;
+	}
+	if (j->len + 1 < j->cap) {
+		size_t room = j->cap - 1 - j->len, k = n < room ? n : room;
+		memcpy(j->out + j->len, s, k);
+		j->len += k;
+		j->out[j->len] = '\0';
+	}
+}
+
+static void ja3_num(struct ja3b *j, unsigned v)
+{
+	char t[12];
+	size_t i = sizeof t;
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && i);
+	if (!j->first)
+		ja3_put(j, "-", 1);
+	j->first = 0;
+	ja3_put(j, t + i, sizeof t - i);
+}
+
+static void ja3_field(struct ja3b *j)
+{
+	ja3_put(j, ",", 1);
+	j->first = 1;
+}
+
+/* Append ',' (unless dst is empty) and the escaped protocol name. */
+static void append_list(char *dst, size_t cap, const uint8_t *src, size_t n)
+{
+	size_t o = strlen(dst);
+	if (o && o + 1 < cap) {
+		dst[o++] = ',';
+		dst[o] = '\0';
+	}
+	if (o + 1 < cap)
+		pi_printable(dst + o, cap - o, src, n);
+}
+
+/* server_name (RFC 6066 3): first host_name. Returns 0, -1 if malformed. */
+static int ext_sni(struct tls_client_hello *ch, struct cur eb)
+{
+	struct cur list, name;
+	const uint8_t *p;
+	uint8_t type;
+	int got = 0;
+	if (cur_vec16(&eb, &list) != PI_OK || cur_left(&eb))
+		return -1;
+	while (cur_left(&list)) {
+		if (cur_u8(&list, &type) != PI_OK || cur_vec16(&list, &name) != PI_OK)
+			return -1;
+		if (type == 0 && !got) {
+			size_t n = cur_left(&name);
+			if (cur_bytes(&name, n, &p) != PI_OK)
+				return -1;
+			pi_printable(ch->sni, sizeof ch->sni, p, n);
+			pi_lower(ch->sni);
+			got = 1;
+		}
+	}
+	return 0;
+}
+
+/* ALPN (RFC 7301 3.1): protocol names joined with ','. */
+static int ext_alpn(struct tls_client_hello *ch, struct cur eb)
+{
+	struct cur list, name;
+	const uint8_t *p;
+	if (cur_vec16(&eb, &list) != PI_OK || cur_left(&eb))
+		return -1;
+	while (cur_left(&list)) {
+		size_t n;
+		if (cur_vec8(&list, &name) != PI_OK)
+			return -1;
+		n = cur_left(&name);
+		if (cur_bytes(&name, n, &p) != PI_OK)
+			return -1;
+		append_list(ch->alpn, sizeof ch->alpn, p, n);
+	}
+	return 0;
+}
+
+/* supported_versions in a ClientHello (RFC 8446 4.2.1): highest non-GREASE. */
+static int ext_versions(struct tls_client_hello *ch, struct cur eb)
+{
+	struct cur list;
+	uint16_t v, max = 0;
+	if (cur_vec8(&eb, &list) != PI_OK || cur_left(&eb) || (cur_left(&list) & 1))
+		return -1;
+	while (cur_u16(&list, &v) == PI_OK)
+		if (!is_grease(v) && v > max)
+			max = v;
+	if (max)
+		ch->max_version = max;
+	return 0;
+}
+
+/* Decode a ClientHello body into *ch. Returns 0 if well formed, 1 if an
+ * extension is malformed (fields parsed so far kept; JA3 kept unless the
+ * extension list itself is broken), -1 if even the fixed part is broken. */
+static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
+{
+	struct cur sid, ciphers, comp, exts = cur_make(NULL, 0);
+	struct cur groups = cur_make(NULL, 0), formats = cur_make(NULL, 0), list;
+	struct ja3b j;
+	uint16_t v;
+	uint8_t u;
+	int bad = 0, ja3_bad = 0;
+
+	memset(ch, 0, sizeof *ch);
+	if (cur_u16(&m, &ch->legacy_version) != PI_OK || cur_skip(&m, 32) != PI_OK ||
+	    cur_vec8(&m, &sid) != PI_OK || cur_vec16(&m, &ciphers) != PI_OK ||
+	    cur_vec8(&m, &comp) != PI_OK)
+		return -1;
+	ch->max_version = ch->legacy_version;
+	if (cur_left(&ciphers) & 1)
+		bad = ja3_bad = 1;
+	if (cur_left(&m) && (cur_vec16(&m, &exts) != PI_OK || cur_left(&m)))
+		bad = ja3_bad = 1;
+
+	j.md = EVP_MD_CTX_new();
+	if (j.md && EVP_DigestInit_ex(j.md, EVP_md5(), NULL) != 1) {
+		EVP_MD_CTX_free(j.md);
+		j.md = NULL;
+	}
+	j.out = ch->ja3_str;
+	j.cap = sizeof ch->ja3_str;
+	j.len = 0;
+	j.first = 1;
+	ja3_num(&j, ch->legacy_version);
+	ja3_field(&j);
+	while (cur_u16(&ciphers, &v) == PI_OK)
+		if (!is_grease(v))
+			ja3_num(&j, v);
+	ja3_field(&j);
+	while (cur_left(&exts)) {
+		uint16_t et;
+		struct cur eb;
+		if (cur_u16(&exts, &et) != PI_OK || cur_vec16(&exts, &eb) != PI_OK) {
+			bad = ja3_bad = 1;
+			break;
+		}
+		if (!is_grease(et))
+			ja3_num(&j, et);
+		switch (et) {
+		case TLS_EXT_SERVER_NAME:
+			if (ext_sni(ch, eb))
+				bad = 1;
+			break;
+		case TLS_EXT_ALPN:
+			if (ext_alpn(ch, eb))
+				bad = 1;
+			break;
+		case TLS_EXT_SUPPORTED_VERSIONS:
+			if (ext_versions(ch, eb))
+				bad = 1;
+			break;
+		case TLS_EXT_SUPPORTED_GROUPS:
+			if (cur_vec16(&eb, &groups) != PI_OK || (cur_left(&groups) & 1))
+				bad = ja3_bad = 1;
+			break;
+		case TLS_EXT_EC_POINT_FORMATS:
+			if (cur_vec8(&eb, &formats) != PI_OK)
+				bad = ja3_bad = 1;
+			break;
+		case TLS_EXT_ECH:
+			ch->has_ech = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	ja3_field(&j);
+	list = groups;
+	while (cur_u16(&list, &v) == PI_OK)
+		if (!is_grease(v))
+			ja3_num(&j, v);
+	ja3_field(&j);
+	list = formats;
+	while (cur_u8(&list, &u) == PI_OK)
+		ja3_num(&j, u);
+
+	if (j.md && !ja3_bad) {
+		static const char hex[] = "0123456789abcdef";
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		if (EVP_DigestFinal_ex(j.md, md, &mdlen) == 1 && mdlen == 16) {
+			for (unsigned i = 0; i < 16; i++) {
+				ch->ja3[2 * i] = hex[md[i] >> 4];
+				ch->ja3[2 * i + 1] = hex[md[i] & 15];
+			}
+			ch->ja3[32] = '\0';
+		}
+	}
+	EVP_MD_CTX_free(j.md);
+	if (ja3_bad)
+		ch->ja3_str[0] = '\0';
+	return bad;
+}
+
+static void client_hello(const struct fx *x, struct cur m)
+{
+	struct tls_state *st = x->st;
+	struct tls_client_hello ch;
+	struct tls_event ev;
+	int rc = parse_client_hello(&ch, m);
+	if (rc)
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+	if (rc < 0)
+		return;
+	ch.frame = x->frame;
+	/* second ClientHello (after an HRR): keep the first one's SNI */
+	if (st->saw_ch && st->ch.sni[0])
+		memcpy(ch.sni, st->ch.sni, sizeof ch.sni);
+	st->ch = ch;
+	st->saw_ch = 1;
+	ev_init(x, &ev, TLS_EV_CLIENT_HELLO);
+	ev.hs_type = TLS_HS_CLIENT_HELLO;
+	emit(x, &ev);
+}
+
+/* SSLv2 CLIENT-HELLO body after msg_type and version (RFC 5246 E.2). */
+static void sslv2_hello(const struct fx *x, const uint8_t *body, uint32_t blen)
+{
+	struct tls_state *st = x->st;
+	struct cur c = cur_make(body, blen);
+	struct tls_client_hello ch;
+	struct tls_event ev;
+	uint16_t cl, sl, hl;
+	if (cur_u16(&c, &cl) != PI_OK || cur_u16(&c, &sl) != PI_OK ||
+	    cur_u16(&c, &hl) != PI_OK || cl % 3 != 0 ||
+	    cur_skip(&c, (size_t)cl + sl + hl) != PI_OK) {
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+		return;
+	}
+	memset(&ch, 0, sizeof ch);
+	ch.sslv2 = 1;
+	ch.legacy_version = x->d->rec_version;
+	ch.max_version = x->d->rec_version;
+	ch.frame = x->frame;
+	st->ch = ch;
+	st->saw_ch = 1;
+	ev_init(x, &ev, TLS_EV_CLIENT_HELLO);
+	ev.hs_type = TLS_HS_CLIENT_HELLO;
+	emit(x, &ev);
+}
+
+/* SSLv2 SERVER-HELLO body after msg_type, session-id-hit and certificate
+ * type: version, certificate, cipher specs, connection id. The exchange
+ * goes on in SSLv2 records, which are not parsed: both directions stop. */
+static void sslv2_server_hello(const struct fx *x, const uint8_t *body, uint32_t blen)
+{
+	struct tls_state *st = x->st;
+	struct cur c = cur_make(body, blen);
+	struct tls_event ev;
+	const uint8_t *p;
+	uint16_t ver, certlen, cl, il;
+	if (cur_u16(&c, &ver) != PI_OK || cur_u16(&c, &certlen) != PI_OK ||
+	    cur_u16(&c, &cl) != PI_OK || cur_u16(&c, &il) != PI_OK ||
+	    cur_bytes(&c, certlen, &p) != PI_OK || cur_skip(&c, (size_t)cl + il) != PI_OK) {
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+		return;
+	}
+	memset(&st->sh, 0, sizeof st->sh);
+	st->sh.legacy_version = ver;
+	st->sh.version = ver;
+	st->sh.frame = x->frame;
+	st->saw_sh = 1;
+	if (!st->saw_cert && certlen) {
+		free(st->certs.der);
+		memset(&st->certs, 0, sizeof st->certs);
+		st->saw_cert = 1;
+		st->certs.count = 1;
+		st->certs.frame = x->frame;
+		st->certs.der = malloc(certlen);
+		if (st->certs.der) {
+			memcpy(st->certs.der, p, certlen);
+			st->certs.len[0] = certlen;
+			st->certs.kept = 1;
+		}
+	}
+	ev_init(x, &ev, TLS_EV_SERVER_HELLO);
+	ev.hs_type = TLS_HS_SERVER_HELLO;
+	emit(x, &ev);
+	if (certlen) {
+		ev_init(x, &ev, TLS_EV_CERTIFICATE);
+		ev.hs_type = TLS_HS_CERTIFICATE;
+		ev.cert_count = 1;
+		emit(x, &ev);
+	}
+	st->d[TLS_DIR_C2S].not_tls = 1;
+	st->d[TLS_DIR_S2C].not_tls = 1;
+	dir_free_bufs(&st->d[TLS_DIR_C2S]);
+}
+
+/* ---- ServerHello ---- */
+
+static void server_hello(const struct fx *x, struct cur m)
+{
+	struct tls_state *st = x->st;
+	struct tls_server_hello sh;
+	struct tls_event ev;
+	struct cur sid, exts = cur_make(NULL, 0);
+	const uint8_t *random;
+	uint8_t comp;
+	int bad = 0, hrr;
+
+	memset(&sh, 0, sizeof sh);
+	if (cur_u16(&m, &sh.legacy_version) != PI_OK || cur_bytes(&m, 32, &random) != PI_OK) {
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+		return;
+	}
+	if ((sh.legacy_version >> 8) == 0x7f) {
+		/* TLS 1.3 drafts before 22: no session id, no compression */
+		if (cur_u16(&m, &sh.cipher) != PI_OK) {
+			raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+			return;
+		}
+	} else if (cur_vec8(&m, &sid) != PI_OK || cur_u16(&m, &sh.cipher) != PI_OK ||
+	           cur_u8(&m, &comp) != PI_OK) {
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+		return;
+	}
+	sh.version = sh.legacy_version;
+	if (cur_left(&m) && (cur_vec16(&m, &exts) != PI_OK || cur_left(&m)))
+		bad = 1;
+	while (cur_left(&exts)) {
+		uint16_t et, v;
+		struct cur eb;
+		if (cur_u16(&exts, &et) != PI_OK || cur_vec16(&exts, &eb) != PI_OK) {
+			bad = 1;
+			break;
+		}
+		if (et == TLS_EXT_SUPPORTED_VERSIONS) {
+			if (cur_u16(&eb, &v) == PI_OK && !cur_left(&eb))
+				sh.version = v;
+			else
+				bad = 1;
+		}
+	}
+	if (bad)
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+	hrr = memcmp(random, hrr_random, sizeof hrr_random) == 0;
+	sh.frame = x->frame;
+	st->sh = sh;
+	if (hrr) {
+		st->saw_hrr = 1;
+		st->tls13 = 1;  /* records stay plaintext until the real ServerHello */
+	} else {
+		st->saw_sh = 1;
+		st->tls13 = (uint8_t)is_tls13(sh.version);
+		if (st->tls13) {
+			struct tls_dir *c = &st->d[TLS_DIR_C2S];
+			st->d[TLS_DIR_S2C].encrypted = 1;
+			c->encrypted = 1;
+			/* the client's partial state is useless now (its buffers
+			 * go at the end of a plaintext record in progress) */
+			if (c->hdr_have < 5)
+				dir_free_bufs(c);
+		}
+	}
+	ev_init(x, &ev, TLS_EV_SERVER_HELLO);
+	ev.hs_type = TLS_HS_SERVER_HELLO;
+	ev.is_hrr = (uint8_t)hrr;
+	emit(x, &ev);
+}
+
+/* ---- Certificate ---- */
+
+/* Next certificate of a Certificate message list; TLS 1.3 entries carry
+ * extensions after the DER (RFC 8446 4.4.2). Returns PI_OK or PI_INVALID. */
+static int next_cert(struct cur *list, int tls13, struct cur *der)
+{
+	struct cur exts;
+	if (cur_vec24(list, der) != PI_OK)
+		return PI_INVALID;
+	if (tls13 && cur_vec16(list, &exts) != PI_OK)
+		return PI_INVALID;
+	return PI_OK;
+}
+
+static void certificate(const struct fx *x, struct cur m)
+{
+	struct tls_state *st = x->st;
+	struct tls_event ev;
+	struct cur ctx, list, it, der;
+	uint32_t count = 0, kept = 0, total = 0;
+	int bad = 0, tls13 = st->tls13 && st->saw_sh;
+	int keep = x->dir == TLS_DIR_S2C && !st->saw_cert;
+
+	if ((tls13 && cur_vec8(&m, &ctx) != PI_OK) || cur_vec24(&m, &list) != PI_OK) {
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+		return;
+	}
+	if (cur_left(&m))
+		bad = 1;
+	it = list;
+	while (cur_left(&it)) {
+		if (next_cert(&it, tls13, &der) != PI_OK) {
+			bad = 1;
+			break;
+		}
+		count++;
+		if (kept < PI_TLS_MAX_CERTS) {
+			kept++;
+			total += (uint32_t)cur_left(&der);
+		}
+	}
+	if (bad)
+		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+	if (keep) {
+		struct tls_certs *tc = &st->certs;
+		st->saw_cert = 1;
+		free(tc->der);
+		memset(tc, 0, sizeof *tc);
+		tc->count = count;
+		tc->frame = x->frame;
+		tc->der = total ? malloc(total) : NULL;
+		if (tc->der) {
+			uint32_t off = 0;
+			const uint8_t *p;
+			it = list;
+			for (uint32_t i = 0; i < kept; i++) {
+				size_t n;
+				if (next_cert(&it, tls13, &der) != PI_OK)
+					break;
+				n = cur_left(&der);
+				if (cur_bytes(&der, n, &p) != PI_OK || off + n > total)
+					break;
+				memcpy(tc->der + off, p, n);
+				tc->off[i] = off;
+				tc->len[i] = (uint32_t)n;
+				off += (uint32_t)n;
+				tc->kept = i + 1;
+			}
+		}
+	}
+	ev_init(x, &ev, TLS_EV_CERTIFICATE);
+	ev.hs_type = TLS_HS_CERTIFICATE;
+	ev.cert_count = count;
+	emit(x, &ev);
+}
+
+/* ---- handshake layer ---- */
+
+static void hs_message(const struct fx *x, uint8_t type, struct cur m)
+{
+	struct tls_event ev;
+	switch (type) {
+	case TLS_HS_CLIENT_HELLO:
+		if (x->dir == TLS_DIR_C2S) {
+			client_hello(x, m);
+			return;
+		}
+		break;
+	case TLS_HS_SERVER_HELLO:
+		if (x->dir == TLS_DIR_S2C) {
+			server_hello(x, m);
+			return;
+		}
+		break;
+	case TLS_HS_CERTIFICATE:
+		certificate(x, m);
+		return;
+	default:
+		break;
+	}
+	ev_init(x, &ev, TLS_EV_HANDSHAKE);
+	ev.hs_type = type;
+	emit(x, &ev);
+}
+
+static void too_big(const struct fx *x)
+{
+	raise_anomaly(x, TLS_AN_HS_MSG_TOO_BIG);
+	if (x->st->caps)
+		x->st->caps->tls_msg_too_big++;
+}
+
+/* Could this be the start of a handshake message? (used after a gap) */
+static int hs_start_plausible(struct cur c)
+{
+	uint8_t t;
+	uint32_t len;
+	if (cur_u8(&c, &t) != PI_OK || cur_u24(&c, &len) != PI_OK)
+		return 0;
+	if (len > PI_TLS_MAX_HS_MSG - 4)
+		return 0;
+	switch (t) {
+	case 0: case 1: case 2: case 3: case 4: case 8: case 11: case 12:
+	case 13: case 14: case 15: case 16: case 20: case 22:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Append handshake bytes to d->hs; parse the message once complete. */
+static void hs_append(const struct fx *x, struct cur *c)
+{
+	struct tls_dir *d = x->d;
+	const uint8_t *p;
+	struct cur h;
+	uint8_t type;
+	uint32_t len, total, n;
+
+	if (d->hs_have < 4) {
+		n = 4u - d->hs_have;
+		if (n > cur_left(c))
+			n = (uint32_t)cur_left(c);
+		if (reserve(&d->hs, &d->hs_cap, 4, PI_TLS_MAX_HS_MSG) != 0 ||
+		    cur_bytes(c, n, &p) != PI_OK) {
+			d->hs_have = 0;
+			d->hs_lost = 1;
+			return;
+		}
+		memcpy(d->hs + d->hs_have, p, n);
+		d->hs_have += n;
+		if (d->hs_have < 4)
+			return;
+	}
+	h = cur_make(d->hs, 4);
+	(void)cur_u8(&h, &type);
+	(void)cur_u24(&h, &len);
+	total = len + 4u;
+	if (len > PI_TLS_MAX_HS_MSG - 4 ||
+	    reserve(&d->hs, &d->hs_cap, total, PI_TLS_MAX_HS_MSG) != 0) {
+		too_big(x);
+		d->hs_skip = total - d->hs_have;
+		d->hs_have = 0;
+		return;
+	}
+	n = total - d->hs_have;
+	if (n > cur_left(c))
+		n = (uint32_t)cur_left(c);
+	if (cur_bytes(c, n, &p) != PI_OK)
+		return;
+	memcpy(d->hs + d->hs_have, p, n);
+	d->hs_have += n;
+	if (d->hs_have == total) {
+		d->hs_have = 0;
+		hs_message(x, type, cur_make(d->hs + 4, len));
+	}
+}
+
+/* Handshake record content. at_start: body begins at the record start
+ * (not the remainder after a gap). */
+static void hs_bytes(const struct fx *x, const uint8_t *body, uint32_t blen, int at_start)
+{
+	struct tls_dir *d = x->d;
+	struct cur c = cur_make(body, blen);
+
+	if (d->hs_lost) {
+		/* after a gap: pick up again only at a plausible message start */
+		if (!at_start || !hs_start_plausible(c))
+			return;
+		d->hs_lost = 0;
+		d->hs_have = 0;
+		d->hs_skip = 0;
+	}
+	while (cur_left(&c)) {
+		if (d->hs_skip) {
+			uint32_t n = d->hs_skip;
+			if (n > cur_left(&c))
+				n = (uint32_t)cur_left(&c);
+			(void)cur_skip(&c, n);
+			d->hs_skip -= n;
+			continue;
+		}
+		if (d->hs_have == 0) {
+			struct cur p = c, m;
+			uint8_t type;
+			uint32_t len;
+			if (cur_u8(&p, &type) == PI_OK && cur_u24(&p, &len) == PI_OK) {
+				if (len > PI_TLS_MAX_HS_MSG - 4) {
+					too_big(x);
+					d->hs_skip = len + 4u;
+					continue;
+				}
+				if (cur_sub(&p, len, &m) == PI_OK) {
+					/* whole message in this record: parse in place */
+					c = p;
+					hs_message(x, type, m);
+					if (d->not_tls)
+						return;
+					continue;
+				}
+			}
+		}
+		hs_append(x, &c);
+		if (d->hs_lost)
+			return;
+	}
+}
+
+/* A gap of n bytes inside handshake content: keep message sync if the gap
+ * ends inside the message it starts in, else wait for a plausible start. */
+static void hs_gap(struct tls_dir *d, size_t n)
+{
+	if (d->hs_lost)
+		return;
+	if (d->hs_skip) {
+		if (n <= d->hs_skip) {
+			d->hs_skip -= (uint32_t)n;
+			return;
+		}
+	} else if (d->hs_have >= 4) {
+		struct cur h = cur_make(d->hs, 4);
+		uint32_t len, rest;
+		(void)cur_skip(&h, 1);
+		(void)cur_u24(&h, &len);
+		rest = len + 4u - d->hs_have;
+		d->hs_have = 0;
+		if (n <= rest) {
+			d->hs_skip = rest - (uint32_t)n;
+			return;
+		}
+	}
+	d->hs_have = 0;
+	d->hs_skip = 0;
+	d->hs_lost = 1;
+}
+
+/* ---- alerts ---- */
+
+static int alert_one(const struct fx *x, uint8_t level, uint8_t desc)
+{
+	struct tls_event ev;
+	if (level != 1 && level != 2) {
+		raise_anomaly(x, TLS_AN_BAD_ALERT);
+		return -1;
+	}
+	ev_init(x, &ev, TLS_EV_ALERT);
+	ev.alert_level = level;
+	ev.alert_desc = desc;
+	emit(x, &ev);
+	return 0;
+}
+
+static void alert_record(const struct fx *x, const uint8_t *body, uint32_t blen)
+{
+	struct tls_dir *d = x->d;
+	struct cur c = cur_make(body, blen);
+	uint8_t level, desc;
+
+	if (blen == 0) {
+		raise_anomaly(x, TLS_AN_BAD_ALERT);
+		return;
+	}
+	if (!d->alert_frag_have && blen >= MIN_ENCRYPTED_ALERT) {
+		/* not a plaintext alert level: an encrypted alert whose CCS we
+		 * did not see (capture started late, or lost in a gap) */
+		struct cur p = c;
+		(void)cur_u8(&p, &level);
+		if (level != 1 && level != 2) {
+			emit_simple(x, TLS_EV_ENCRYPTED);
+			return;
+		}
+	}
+	if (d->alert_frag_have) {
+		/* second half of an alert split across two records */
+		d->alert_frag_have = 0;
+		if (cur_u8(&c, &desc) != PI_OK || alert_one(x, d->alert_frag, desc))
+			return;
+	}
+	while (cur_left(&c) >= 2) {
+		(void)cur_u8(&c, &level);
+		(void)cur_u8(&c, &desc);
+		if (alert_one(x, level, desc))
+			return;
+	}
+	if (cur_u8(&c, &d->alert_frag) == PI_OK)
+		d->alert_frag_have = 1;
+}
+
+/* ---- record completion ---- */
+
+static void finish_record(const struct fx *x, const uint8_t *body, uint32_t blen)
+{
+	struct tls_dir *d = x->d;
+	struct tls_state *st = x->st;
+	uint8_t skip = d->skip_body, ev = d->rec_ev;
+
+	d->hdr_have = 0;
+	d->skip_body = 0;
+	d->rec_ev = 0;
+	d->body_have = 0;
+	if (skip) {
+		if (ev == TLS_EV_CCS) {
+			emit_simple(x, TLS_EV_CCS);
+			if (!st->tls13)
+				d->encrypted = 1;
+		} else if (ev) {
+			emit_simple(x, (enum tls_ev_type)ev);
+		}
+	} else {
+		switch (d->rec_type) {
+		case TLS_CT_HANDSHAKE:
+			if (d->rec_len == 0)
+				raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+			else
+				hs_bytes(x, body, blen, blen == d->rec_len);
+			break;
+		case TLS_CT_ALERT:
+			alert_record(x, body, blen);
+			break;
+		case TLS_CT_SSLV2:
+			if (x->dir == TLS_DIR_C2S)
+				sslv2_hello(x, body, blen);
+			else
+				sslv2_server_hello(x, body, blen);
+			break;
+		default:
+			break;
+		}
+	}
+	if ((d->encrypted || d->not_tls) && (d->body || d->hs))
+		dir_free_bufs(d);
+}
+
+/* ---- entry points ---- */
+
+void tls_init(struct tls_state *st, tls_event_cb cb, void *ctx, struct pi_caps *caps)
+{
+	if (!st)
+		return;
+	memset(st, 0, sizeof *st);
+	st->cb = cb;
+	st->cb_ctx = ctx;
+	st->caps = caps;
+}
+
+void tls_feed(struct tls_state *st, int dir, const uint8_t *data, size_t len,
+              uint64_t frame, uint64_t ts_ns)
+{
+	struct fx x;
+	struct tls_dir *d;
+	struct cur c;
+
+	if (!st || (dir != TLS_DIR_C2S && dir != TLS_DIR_S2C))
+		return;
+	st->last_frame = frame;
+	st->last_ts = ts_ns;
+	d = &st->d[dir];
+	if (d->not_tls || !data || !len)
+		return;
+	x.st = st;
+	x.d = d;
+	x.dir = dir;
+	x.frame = frame;
+	x.ts = ts_ns;
+	c = cur_make(data, len);
+	while (!d->not_tls) {
+		const uint8_t *body = NULL;
+		uint32_t blen = 0;
+		if (d->hdr_have < 5) {
+			if (!cur_left(&c))
+				break;
+			if (d->desync)
+				resync(d, &c);
+			else
+				take_header(&x, &c);
+			if (d->hdr_have == 5 && !d->not_tls)
+				begin_record(&x);
+			continue;
+		}
+		if (d->rec_left) {
+			if (!cur_left(&c))
+				break;
+			body = take_body(&x, &c, &blen);
+			if (d->rec_left)
+				break;
+		}
+		finish_record(&x, body, blen);
+	}
+}
+
+void tls_gap(struct tls_state *st, int dir, size_t n)
+{
+	struct fx x;
+	struct tls_dir *d;
+
+	if (!st || (dir != TLS_DIR_C2S && dir != TLS_DIR_S2C) || n == 0)
+		return;
+	d = &st->d[dir];
+	if (d->not_tls)
+		return;
+	x.st = st;
+	x.d = d;
+	x.dir = dir;
+	x.frame = st->last_frame;
+	x.ts = st->last_ts;
+	if (!d->desync && d->hdr_have == 5 && d->rec_left >= n) {
+		/* the gap ends inside the current record body */
+		if (!d->skip_body) {
+			raise_anomaly(&x, TLS_AN_GAP);
+			if (d->rec_type == TLS_CT_HANDSHAKE) {
+				/* parse what came before the hole, then skip it */
+				uint32_t have = d->body_have;
+				int at_start = have + d->rec_left == d->rec_len;
+				d->body_have = 0;
+				if (have)
+					hs_bytes(&x, d->body, have, at_start);
+				hs_gap(d, n);
+			} else {
+				d->skip_body = 1;   /* alert or SSLv2 hello: dropped */
+				d->rec_ev = 0;
+				d->alert_frag_have = 0;
+			}
+			d->body_have = 0;
+		}
+		d->rec_left -= (uint32_t)n;
+		if (!d->rec_left)
+			finish_record(&x, NULL, 0);
+		return;
+	}
+	raise_anomaly(&x, TLS_AN_GAP);
+	d->hdr_have = 0;
+	d->rec_left = 0;
+	d->body_have = 0;
+	d->skip_body = 0;
+	d->rec_ev = 0;
+	d->hs_have = 0;
+	d->hs_skip = 0;
+	d->hs_lost = !d->encrypted;
+	d->alert_frag_have = 0;
+	d->desync = 1;
+	d->seen = 1;
+}
+
+void tls_free(struct tls_state *st)
+{
+	if (!st)
+		return;
+	dir_free_bufs(&st->d[0]);
+	dir_free_bufs(&st->d[1]);
+	free(st->certs.der);
+	st->certs.der = NULL;
+	st->certs.kept = 0;
+}
+
+/* ---- names ---- */
+
+const char *tls_anomaly_name(enum tls_anomaly a)
+{
+	static const char *const names[TLS_AN_COUNT] = {
+		[TLS_AN_NONE] = "none",
+		[TLS_AN_BAD_RECORD_VERSION] = "bad_record_version",
+		[TLS_AN_RECORD_TOO_LONG] = "record_too_long",
+		[TLS_AN_BAD_HANDSHAKE] = "bad_handshake",
+		[TLS_AN_HS_MSG_TOO_BIG] = "hs_msg_too_big",
+		[TLS_AN_BAD_ALERT] = "bad_alert",
+		[TLS_AN_GAP] = "gap",
+		[TLS_AN_BAD_RECORD_TYPE] = "bad_record_type",
+	};
+	if ((unsigned)a >= TLS_AN_COUNT || !names[a])
+		return "unknown";
+	return names[a];
+}
+
+/* IANA TLS Alerts registry (RFC 8446 6, RFC 5246 7.2, RFC 9146, ECH);
+ * unassigned values are "alert_N", so every entry is a static string. */
+static const char *const alert_names[256] = {
+	"close_notify", "alert_1", "alert_2", "alert_3", "alert_4", "alert_5",
+	"alert_6", "alert_7", "alert_8", "alert_9", "unexpected_message", "alert_11",
+	"alert_12", "alert_13", "alert_14", "alert_15", "alert_16", "alert_17",
+	"alert_18", "alert_19", "bad_record_mac", "decryption_failed",
+	"record_overflow", "alert_23", "alert_24", "alert_25", "alert_26", "alert_27",
+	"alert_28", "alert_29", "decompression_failure", "alert_31", "alert_32",
+	"alert_33", "alert_34", "alert_35", "alert_36", "alert_37", "alert_38",
+	"alert_39", "handshake_failure", "no_certificate", "bad_certificate",
+	"unsupported_certificate", "certificate_revoked", "certificate_expired",
+	"certificate_unknown", "illegal_parameter", "unknown_ca", "access_denied",
+	"decode_error", "decrypt_error", "too_many_cids_requested", "alert_53",
+	"alert_54", "alert_55", "alert_56", "alert_57", "alert_58", "alert_59",
+	"export_restriction", "alert_61", "alert_62", "alert_63", "alert_64",
+	"alert_65", "alert_66", "alert_67", "alert_68", "alert_69",
+	"protocol_version", "insufficient_security", "alert_72", "alert_73",
+	"alert_74", "alert_75", "alert_76", "alert_77", "alert_78", "alert_79",
+	"internal_error", "alert_81", "alert_82", "alert_83", "alert_84", "alert_85",
+	"inappropriate_fallback", "alert_87", "alert_88", "alert_89", "user_canceled",
+	"alert_91", "alert_92", "alert_93", "alert_94", "alert_95", "alert_96",
+	"alert_97", "alert_98", "alert_99", "no_renegotiation", "alert_101",
+	"alert_102", "alert_103", "alert_104", "alert_105", "alert_106", "alert_107",
+	"alert_108", "missing_extension", "unsupported_extension",
+	"certificate_unobtainable", "unrecognized_name",
+	"bad_certificate_status_response", "bad_certificate_hash_value",
+	"unknown_psk_identity", "certificate_required", "alert_117", "alert_118",
+	"alert_119", "no_application_protocol", "ech_required", "alert_122",
+	"alert_123", "alert_124", "alert_125", "alert_126", "alert_127", "alert_128",
+	"alert_129", "alert_130", "alert_131", "alert_132", "alert_133", "alert_134",
+	"alert_135", "alert_136", "alert_137", "alert_138", "alert_139", "alert_140",
+	"alert_141", "alert_142", "alert_143", "alert_144", "alert_145", "alert_146",
+	"alert_147", "alert_148", "alert_149", "alert_150", "alert_151", "alert_152",
+	"alert_153", "alert_154", "alert_155", "alert_156", "alert_157", "alert_158",
+	"alert_159", "alert_160", "alert_161", "alert_162", "alert_163", "alert_164",
+	"alert_165", "alert_166", "alert_167", "alert_168", "alert_169", "alert_170",
+	"alert_171", "alert_172", "alert_173", "alert_174", "alert_175", "alert_176",
+	"alert_177", "alert_178", "alert_179", "alert_180", "alert_181", "alert_182",
+	"alert_183", "alert_184", "alert_185", "alert_186", "alert_187", "alert_188",
+	"alert_189", "alert_190", "alert_191", "alert_192", "alert_193", "alert_194",
+	"alert_195", "alert_196", "alert_197", "alert_198", "alert_199", "alert_200",
+	"alert_201", "alert_202", "alert_203", "alert_204", "alert_205", "alert_206",
+	"alert_207", "alert_208", "alert_209", "alert_210", "alert_211", "alert_212",
+	"alert_213", "alert_214", "alert_215", "alert_216", "alert_217", "alert_218",
+	"alert_219", "alert_220", "alert_221", "alert_222", "alert_223", "alert_224",
+	"alert_225", "alert_226", "alert_227", "alert_228", "alert_229", "alert_230",
+	"alert_231", "alert_232", "alert_233", "alert_234", "alert_235", "alert_236",
+	"alert_237", "alert_238", "alert_239", "alert_240", "alert_241", "alert_242",
+	"alert_243", "alert_244", "alert_245", "alert_246", "alert_247", "alert_248",
+	"alert_249", "alert_250", "alert_251", "alert_252", "alert_253", "alert_254",
+	"alert_255",
+};
+
+const char *tls_alert_name(uint8_t desc)
+{
+	return alert_names[desc];
+}
+
+#define DRAFT(n) "TLS 1.3 draft " #n
+#define DRAFT10(t) DRAFT(t##0), DRAFT(t##1), DRAFT(t##2), DRAFT(t##3), DRAFT(t##4), \
+	DRAFT(t##5), DRAFT(t##6), DRAFT(t##7), DRAFT(t##8), DRAFT(t##9)
+/* 0x7fNN: TLS 1.3 draft NN (decimal). */
+static const char *const draft_names[256] = {
+	DRAFT(0), DRAFT(1), DRAFT(2), DRAFT(3), DRAFT(4),
+	DRAFT(5), DRAFT(6), DRAFT(7), DRAFT(8), DRAFT(9),
+	DRAFT10(1), DRAFT10(2), DRAFT10(3), DRAFT10(4), DRAFT10(5),
+	DRAFT10(6), DRAFT10(7), DRAFT10(8), DRAFT10(9), DRAFT10(10),
+	DRAFT10(11), DRAFT10(12), DRAFT10(13), DRAFT10(14), DRAFT10(15),
+	DRAFT10(16), DRAFT10(17), DRAFT10(18), DRAFT10(19), DRAFT10(20),
+	DRAFT10(21), DRAFT10(22), DRAFT10(23), DRAFT10(24),
+	DRAFT(250), DRAFT(251), DRAFT(252), DRAFT(253), DRAFT(254), DRAFT(255),
+};
+
+/* Static name of a known version, NULL if unknown. */
+static const char *version_name(uint16_t v)
+{
+	switch (v) {
+	case 0x0002: case 0x0200: return "SSL 2.0";
+	case 0x0300: return "SSL 3.0";
+	case 0x0301: return "TLS 1.0";
+	case 0x0302: return "TLS 1.1";
+	case 0x0303: return "TLS 1.2";
+	case 0x0304: return "TLS 1.3";
+	case 0xfb1a: return "TLS 1.3 (Facebook)";
+	case 0xfeff: return "DTLS 1.0";
+	case 0xfefd: return "DTLS 1.2";
+	case 0xfefc: return "DTLS 1.3";
+	default: break;
+	}
+	if ((v >> 8) == 0x7f)
+		return draft_names[v & 0xff];
+	if (is_grease(v))
+		return "GREASE";
+	return NULL;
+}
+
+const char *tls_version_name(uint16_t version)
+{
+	const char *n = version_name(version);
+	return n ? n : "unknown";
+}
+
+const char *tls_version_str(uint16_t version, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *n = version_name(version);
+	if (n)
+		return n;
+	if (!buf)
+		return "unknown";
+	if (len < 7) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	buf[0] = '0';
+	buf[1] = 'x';
+	buf[2] = hex[(version >> 12) & 15];
+	buf[3] = hex[(version >> 8) & 15];
+	buf[4] = hex[(version >> 4) & 15];
+	buf[5] = hex[version & 15];
+	buf[6] = '\0';
+	return buf;
+}

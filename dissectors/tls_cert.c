@@ -1,0 +1,328 @@
+/* tls_cert.c: X.509 certificate fields through OpenSSL 3 (RFC 5280).
+ * RFC 5280 4.1 (names, validity, SPKI), 4.2.1.1 (AKI), 4.2.1.2 (SKI),
+ * 4.2.1.6 (subjectAltName), 4.2.1.9 (basicConstraints), 4.2.1.12 (EKU);
+ * RFC 4514/2253 (DN strings); RFC 7469 2.4 (base64 SHA-256 SPKI pins).
+ *
+ * All decoding is OpenSSL's (d2i_X509 and X509_get_ext_d2i); this file only
+ * copies results into fixed buffers. Every string written is ASCII 0x20..0x7e
+ * with anything else as \xHH, truncated without splitting an escape.
+ */
+#include "dissectors/tls_cert.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+static const char hexd[] = "0123456789abcdef";
+
+/* Copy n bytes as a safe string. keep_bs: copy '\' as is (RFC 2253 output
+ * already escapes with it); else a literal '\' becomes \x5c. */
+static void safe_copy(char *dst, size_t cap, const unsigned char *src, size_t n, int keep_bs)
+{
+	size_t o = 0;
+	if (!cap)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = src[i];
+		if (c >= 0x20 && c < 0x7f && (c != '\\' || keep_bs)) {
+			if (o + 1 >= cap)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= cap)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hexd[c >> 4];
+			dst[o++] = hexd[c & 15];
+		}
+	}
+	dst[o] = '\0';
+}
+
+/* Append ',' (if dst is not empty) and a safe copy of src. */
+static void safe_append(char *dst, size_t cap, const unsigned char *src, size_t n)
+{
+	size_t o = strlen(dst);
+	if (o && o + 1 < cap) {
+		dst[o++] = ',';
+		dst[o] = '\0';
+	}
+	if (o + 1 < cap)
+		safe_copy(dst + o, cap - o, src, n, 0);
+}
+
+static void hex_of(char *dst, size_t cap, const unsigned char *src, size_t n)
+{
+	size_t o = 0;
+	if (!cap)
+		return;
+	for (size_t i = 0; i < n && o + 2 < cap; i++) {
+		dst[o++] = hexd[src[i] >> 4];
+		dst[o++] = hexd[src[i] & 15];
+	}
+	dst[o] = '\0';
+}
+
+/* RFC 2253 one-line form of a name. Returns 0, -1 on an OpenSSL failure. */
+static int name_str(const X509_NAME *name, char *dst, size_t cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	int rc = -1;
+	dst[0] = '\0';
+	if (!b)
+		return -1;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) < 0)
+		goto out;
+	n = BIO_get_mem_data(b, &p);
+	if (n < 0 || (n > 0 && !p))
+		goto out;
+	safe_copy(dst, cap, (const unsigned char *)p, (size_t)n, 1);
+	rc = 0;
+out:
+	BIO_free(b);
+	return rc;
+}
+
+/* First commonName of the subject, UTF-8, escaped. */
+static void common_name(const X509_NAME *name, char *dst, size_t cap)
+{
+	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	X509_NAME_ENTRY *e;
+	ASN1_STRING *s;
+	unsigned char *u = NULL;
+	int n;
+	dst[0] = '\0';
+	if (i < 0)
+		return;
+	e = X509_NAME_get_entry(name, i);
+	s = e ? X509_NAME_ENTRY_get_data(e) : NULL;
+	if (!s)
+		return;
+	n = ASN1_STRING_to_UTF8(&u, s);
+	if (n >= 0 && u)
+		safe_copy(dst, cap, u, (size_t)n, 0);
+	OPENSSL_free(u);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* ASN1_TIME to seconds since the epoch. Returns 0, -1 if unreadable. */
+static int time_of(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = days_from_civil((int64_t)tm.tm_year + 1900, (int64_t)tm.tm_mon + 1, tm.tm_mday) * 86400 +
+	       (int64_t)tm.tm_hour * 3600 + (int64_t)tm.tm_min * 60 + tm.tm_sec;
+	return 0;
+}
+
+static const char *key_name(int id)
+{
+	switch (id) {
+	case EVP_PKEY_RSA: return "RSA";
+	case EVP_PKEY_RSA_PSS: return "RSA-PSS";
+	case EVP_PKEY_DSA: return "DSA";
+	case EVP_PKEY_DH: return "DH";
+	case EVP_PKEY_EC: return "EC";
+	case EVP_PKEY_ED25519: return "Ed25519";
+	case EVP_PKEY_ED448: return "Ed448";
+	case EVP_PKEY_X25519: return "X25519";
+	case EVP_PKEY_X448: return "X448";
+	default: return NULL;
+	}
+}
+
+/* subjectAltName: DNS names and IP addresses. */
+static void san_of(X509 *x, struct cert_info *out)
+{
+	int crit = -1;
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	int n;
+	if (!gens)
+		return;
+	n = sk_GENERAL_NAME_num(gens);
+	for (int i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const unsigned char *p;
+		int len;
+		if (!g)
+			continue;
+		if (g->type == GEN_DNS && g->d.dNSName) {
+			p = ASN1_STRING_get0_data(g->d.dNSName);
+			len = ASN1_STRING_length(g->d.dNSName);
+			if (!p || len < 0)
+				continue;
+			safe_append(out->san, sizeof out->san, p, (size_t)len);
+			out->san_count++;
+		} else if (g->type == GEN_IPADD && g->d.iPAddress) {
+			char ip[48];
+			p = ASN1_STRING_get0_data(g->d.iPAddress);
+			len = ASN1_STRING_length(g->d.iPAddress);
+			if (!p)
+				continue;
+			if (len == 4) {
+				snprintf(ip, sizeof ip, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+			} else if (len == 16) {
+				size_t o = 0;
+				for (int k = 0; k < 16; k += 2)
+					o += (size_t)snprintf(ip + o, sizeof ip - o, k ? ":%x" : "%x",
+					                      (unsigned)((p[k] << 8) | p[k + 1]));
+			} else {
+				continue;
+			}
+			safe_append(out->san, sizeof out->san, (const unsigned char *)ip, strlen(ip));
+			out->san_count++;
+		}
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+int cert_parse(const uint8_t *der, size_t len, struct cert_info *out)
+{
+	X509 *x = NULL;
+	BASIC_CONSTRAINTS *bc = NULL;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	AUTHORITY_KEYID *aki = NULL;
+	ASN1_OCTET_STRING *ski = NULL;
+	unsigned char *spki = NULL;
+	const unsigned char *p = der;
+	const X509_NAME *subj, *iss;
+	EVP_PKEY *pk;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t der_len;
+	int crit, nid, n, rc = -1;
+
+	if (!out)
+		return -1;
+	memset(out, 0, sizeof *out);
+	if (!der || !len || len > (size_t)LONG_MAX)
+		return -1;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (!x)
+		goto out;
+	der_len = (size_t)(p - der);  /* bytes of the certificate itself */
+
+	subj = X509_get_subject_name(x);
+	iss = X509_get_issuer_name(x);
+	if (!subj || !iss || name_str(subj, out->subject, sizeof out->subject) ||
+	    name_str(iss, out->issuer, sizeof out->issuer))
+		goto out;
+	common_name(subj, out->cn, sizeof out->cn);
+	out->self_issued = X509_NAME_cmp(subj, iss) == 0;
+	san_of(x, out);
+
+	/* unreadable times stay 0 */
+	(void)time_of(X509_get0_notBefore(x), &out->not_before);
+	(void)time_of(X509_get0_notAfter(x), &out->not_after);
+
+	pk = X509_get0_pubkey(x);  /* NULL for an algorithm OpenSSL cannot load */
+	if (pk) {
+		int id = EVP_PKEY_get_base_id(pk);
+		const char *kn = key_name(id);
+		if (!kn)
+			kn = OBJ_nid2sn(id);
+		snprintf(out->key_type, sizeof out->key_type, "%s", kn ? kn : "unknown");
+		out->key_bits = EVP_PKEY_get_bits(pk);
+	} else {
+		ASN1_OBJECT *alg = NULL;
+		const char *kn = NULL;
+		if (X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(x)) == 1 && alg)
+			kn = OBJ_nid2sn(OBJ_obj2nid(alg));
+		snprintf(out->key_type, sizeof out->key_type, "%s", kn ? kn : "unknown");
+	}
+
+	nid = X509_get_signature_nid(x);
+	if (nid != NID_undef && OBJ_nid2ln(nid)) {
+		snprintf(out->sig_alg, sizeof out->sig_alg, "%s", OBJ_nid2ln(nid));
+	} else {
+		const X509_ALGOR *alg = NULL;
+		const ASN1_OBJECT *obj = NULL;
+		char oid[80];
+		X509_get0_signature(NULL, &alg, x);
+		if (alg)
+			X509_ALGOR_get0(&obj, NULL, NULL, alg);
+		if (obj && OBJ_obj2txt(oid, sizeof oid, obj, 1) > 0)
+			safe_copy(out->sig_alg, sizeof out->sig_alg, (const unsigned char *)oid,
+			          strlen(oid), 0);
+		else
+			snprintf(out->sig_alg, sizeof out->sig_alg, "unknown");
+	}
+
+	crit = -1;
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	if (bc)
+		out->is_ca = bc->ca != 0;
+	out->bc_critical = crit == 1;
+
+	crit = -1;
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	out->has_eku = crit >= 0;
+	if (eku) {
+		n = sk_ASN1_OBJECT_num(eku);
+		for (int i = 0; i < n; i++)
+			if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_server_auth)
+				out->eku_server_auth = 1;
+	}
+
+	crit = -1;
+	aki = X509_get_ext_d2i(x, NID_authority_key_identifier, &crit, NULL);
+	out->has_aki = crit >= 0;
+	if (aki && aki->keyid)
+		hex_of(out->aki_hex, sizeof out->aki_hex, ASN1_STRING_get0_data(aki->keyid),
+		       (size_t)ASN1_STRING_length(aki->keyid));
+
+	crit = -1;
+	ski = X509_get_ext_d2i(x, NID_subject_key_identifier, &crit, NULL);
+	out->has_ski = crit >= 0;
+	if (ski)
+		hex_of(out->ski_hex, sizeof out->ski_hex, ASN1_STRING_get0_data(ski),
+		       (size_t)ASN1_STRING_length(ski));
+
+	if (EVP_Digest(der, der_len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		goto out;
+	hex_of(out->sha256, sizeof out->sha256, md, mdlen);
+
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	if (n <= 0 || !spki)
+		goto out;
+	if (EVP_Digest(spki, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		goto out;
+	/* 32 bytes -> 44 base64 characters + NUL = sizeof spki_sha256 */
+	if (EVP_EncodeBlock((unsigned char *)out->spki_sha256, md, 32) != 44)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(spki);
+	ASN1_OCTET_STRING_free(ski);
+	AUTHORITY_KEYID_free(aki);
+	EXTENDED_KEY_USAGE_free(eku);
+	BASIC_CONSTRAINTS_free(bc);
+	X509_free(x);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
+}

@@ -1,0 +1,810 @@
+/* capture.c: pcap and pcapng reader, plain or gzip-compressed.
+ * Specs: draft-ietf-opsawg-pcap (pcap), draft-ietf-opsawg-pcapng (pcapng),
+ * RFC 1952 (gzip, through zlib).
+ *
+ * Everything is read through zlib's gzread (which passes uncompressed input
+ * through unchanged, so one path serves both) into one buffer of 256 KiB of
+ * look-ahead plus room for the largest record; records are parsed in place
+ * with struct cur, and a packet's data is handed out as a pointer into that
+ * buffer. Nothing is allocated per packet. Only a packet block larger than
+ * the buffer (huge options) has its data copied out, into a buffer of
+ * PI_MAX_PACKET allocated the first time.
+ *
+ * Damage: a record over PI_MAX_PACKET, an absurd or inconsistent block
+ * length, or input ending inside a record stops reading with CAP_ERROR
+ * "FILE: offset N: what" (N = where the record starts); what came before
+ * stands. Oddities that can be read past are counted as warnings (printed
+ * once per kind): caplen > wirelen (wirelen is raised to caplen), caplen >
+ * snaplen (the bytes are kept: they were captured), unknown block types.
+ * Simple Packet Blocks carry no timestamp: ts_ns is 0 for them.
+ *
+ * pcap file header (24 bytes, byte order given by the magic):
+ *   magic(4) version_major(2) version_minor(2) thiszone(4) sigfigs(4)
+ *   snaplen(4) linktype(4: low 26 bits; the top bits carry FCS information)
+ * pcap record header (16 bytes), then incl_len bytes of packet data:
+ *   ts_sec(4) ts_usec_or_nsec(4) incl_len(4) orig_len(4)
+ *
+ * pcapng block (every block, all lengths in the section's byte order):
+ *   block_type(4) block_total_length(4) body... block_total_length(4)
+ * Section Header Block, type 0x0A0D0D0A (palindromic):
+ *   byte_order_magic(4)=0x1A2B3C4D major(2) minor(2) section_length(8) options
+ * Interface Description Block, type 1:
+ *   linktype(2) reserved(2) snaplen(4) options (if_tsresol 9, if_tsoffset 14)
+ * Enhanced Packet Block, type 6:
+ *   interface_id(4) ts_high(4) ts_low(4) caplen(4) origlen(4) data pad options
+ * Simple Packet Block, type 3 (interface 0):
+ *   origlen(4) data pad
+ * Packet Block (obsolete), type 2:
+ *   interface_id(2) drops_count(2) ts_high(4) ts_low(4) caplen(4) origlen(4)
+ *   data pad options
+ * Options: code(2) length(2) value, padded to 4; code 0 ends the list.
+ *
+ * Frame numbers follow Wireshark's: every packet block counts, and so do
+ * systemd journal export blocks and custom blocks, which Wireshark shows as
+ * frames (they are skipped here, but use up their number).
+ */
+#ifndef _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L /* open O_CLOEXEC, dup, fstat */
+#endif
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "common/cur.h"
+#include "common/limits.h"
+#include "common/util.h"
+
+/* The read buffer holds RB_CHUNK bytes of look-ahead plus room for the
+ * largest packet record, so a packet never needs copying unless its block
+ * carries huge options. */
+#define RB_CHUNK      (256u * 1024u)
+#define RB_CAP        (RB_CHUNK + PI_MAX_PACKET + 4096u)
+#define BLOCK_MAX     (16u * 1024u * 1024u) /* larger pcapng blocks are absurd */
+#define MAX_IFACES    65536u                /* per section */
+
+#define PCAP_HDR_LEN  24u
+#define PCAP_REC_LEN  16u
+
+#define BT_SHB        0x0A0D0D0Au
+#define BT_IDB        1u
+#define BT_PB         2u
+#define BT_SPB        3u
+#define BT_NRB        4u
+#define BT_ISB        5u
+#define BT_EPB        6u
+#define BT_IRIG       7u
+#define BT_AFDX       8u
+#define BT_JOURNAL    9u
+#define BT_DSB        0x0Au
+#define BT_CUSTOM     0x00000BADu
+#define BT_CUSTOM_NC  0x40000BADu
+#define BOM           0x1A2B3C4Du
+
+enum rd_state { ST_OK = 0, ST_EOF = 1, ST_ERROR = 2 };
+
+/* Timestamp units of an interface, turned into a conversion to ns. */
+struct iface {
+	int linktype;
+	uint32_t snaplen;    /* 0: no limit */
+	uint8_t pow2;        /* resolution is 2^-exp (else 10^-exp) */
+	uint8_t exp;
+	uint64_t mul, div;   /* power of ten: ns = units * mul / div (div 0: 0) */
+	int64_t offset_s;    /* if_tsoffset, seconds */
+};
+
+struct cap_reader {
+	char *name;          /* for messages */
+	gzFile gz;
+	int gzipped;
+	uint64_t file_size;
+
+	/* buffered reader: buf[pos..len) unread, buf[0] is stream offset base */
+	uint8_t *buf;
+	size_t pos, len;
+	uint64_t base;
+	int src_eof;
+	int src_err;         /* gzread failed: read error or damaged gzip */
+
+	uint8_t *copy;       /* packet copy, only for blocks bigger than buf */
+
+	enum cap_format fmt;
+	enum rd_state state;
+	uint64_t frame;
+	uint64_t warnings;
+	unsigned warned;     /* bitmask of warnings already printed */
+	char err[512];
+
+	/* pcap */
+	int be;              /* big-endian file / section */
+	int nano;
+	struct iface pcap_if;
+
+	/* pcapng, current section */
+	struct iface *ifs;
+	uint32_t nifs, ifcap;
+};
+
+enum { W_SNAPLEN = 1, W_WIRELEN = 2, W_BLOCK = 4, W_OPTION = 8 };
+
+/* ---- buffered reader ------------------------------------------------ */
+
+static uint64_t rb_off(const struct cap_reader *r)
+{
+	return r->base + r->pos;
+}
+
+static size_t rb_avail(const struct cap_reader *r)
+{
+	return r->len - r->pos;
+}
+
+/* Make n (<= RB_CAP) bytes available at buf+pos. Returns 1 when they are,
+ * 0 when the input ends (or fails: src_err) first. */
+static int rb_need(struct cap_reader *r, size_t n)
+{
+	if (r->len - r->pos >= n)
+		return 1;
+	if (n > RB_CAP)
+		return 0;
+	if (r->pos) { /* keep the unread tail (less than a record) at the front */
+		size_t left = r->len - r->pos;
+		memmove(r->buf, r->buf + r->pos, left);
+		r->base += r->pos;
+		r->pos = 0;
+		r->len = left;
+	}
+	while (r->len - r->pos < n && !r->src_eof) {
+		int got = gzread(r->gz, r->buf + r->len, (unsigned)(RB_CAP - r->len));
+		if (got < 0) {
+			r->src_err = 1;
+			r->src_eof = 1;
+		} else if (got == 0) {
+			int zerr = Z_OK;
+			(void)gzerror(r->gz, &zerr);
+			if (zerr != Z_OK)
+				r->src_err = 1; /* Z_BUF_ERROR: compressed stream cut */
+			r->src_eof = 1;
+		} else {
+			r->len += (size_t)got;
+		}
+	}
+	return r->len - r->pos >= n;
+}
+
+/* Skip n bytes of any size. Returns 1, or 0 when the input ends first. */
+static int rb_skip(struct cap_reader *r, uint64_t n)
+{
+	for (;;) {
+		size_t a = rb_avail(r);
+		if ((uint64_t)a >= n) {
+			r->pos += (size_t)n;
+			return 1;
+		}
+		n -= a;
+		r->pos = r->len;
+		if (!rb_need(r, 1))
+			return 0;
+	}
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static int fail(struct cap_reader *r, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record a CAP_ERROR "FILE: offset N: what" and return CAP_ERROR. */
+static int fail(struct cap_reader *r, uint64_t off, const char *fmt, ...)
+{
+	char what[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof r->err, "%s: offset %" PRIu64 ": %s", r->name, off, what);
+	r->state = ST_ERROR;
+	return CAP_ERROR;
+}
+
+/* What the source said when it failed (gzip damage or a read error). */
+static const char *src_msg(struct cap_reader *r)
+{
+	const char *m = gzerror(r->gz, NULL);
+	return m && *m ? m : "read error";
+}
+
+/* The input ended inside a record that started at off. */
+static int fail_cut(struct cap_reader *r, uint64_t off, const char *what)
+{
+	if (r->src_err)
+		return fail(r, off, "file ends in the middle of %s (cut capture? %s: %s)",
+			    what, r->gzipped ? "gzip" : "read", src_msg(r));
+	return fail(r, off, "file ends in the middle of %s (cut capture?)", what);
+}
+
+/* Clean end of input at a record boundary: EOF, unless the source failed. */
+static int at_end(struct cap_reader *r)
+{
+	if (r->src_err)
+		return fail(r, rb_off(r), "%s: %s", r->gzipped ?
+			    "compressed data ends early or is damaged (cut file?)" :
+			    "read error", src_msg(r));
+	r->state = ST_EOF;
+	return CAP_EOF;
+}
+
+static void warn_once(struct cap_reader *r, unsigned kind, uint64_t off, const char *what)
+{
+	r->warnings++;
+	if (r->warned & kind)
+		return;
+	r->warned |= kind;
+	pi_warn("%s: offset %" PRIu64 ": %s (further ones counted, not shown)", r->name, off, what);
+}
+
+/* ---- byte-order aware getters over a checked cursor ------------------- */
+
+static uint16_t g16(struct cur *c, int be)
+{
+	uint16_t v = 0;
+	if (be)
+		(void)cur_u16(c, &v);
+	else
+		(void)cur_u16le(c, &v);
+	return v;
+}
+
+static uint32_t g32(struct cur *c, int be)
+{
+	uint32_t v = 0;
+	if (be)
+		(void)cur_u32(c, &v);
+	else
+		(void)cur_u32le(c, &v);
+	return v;
+}
+
+static uint64_t g64(struct cur *c, int be)
+{
+	uint64_t a = g32(c, be), b = g32(c, be);
+	return be ? (a << 32) | b : (b << 32) | a;
+}
+
+/* ---- timestamps --------------------------------------------------------- */
+
+static void iface_set_resol(struct iface *f, int pow2, unsigned exp)
+{
+	f->pow2 = (uint8_t)pow2;
+	f->exp = (uint8_t)exp;
+	f->mul = 1;
+	f->div = 1;
+	if (pow2)
+		return;
+	if (exp <= 9) {
+		for (unsigned i = exp; i < 9; i++)
+			f->mul *= 10;
+	} else if (exp - 9 > 19) {
+		f->div = 0; /* units far below a nanosecond */
+	} else {
+		for (unsigned i = 9; i < exp; i++)
+			f->div *= 10;
+	}
+}
+
+static uint64_t iface_ns(const struct iface *f, uint64_t units)
+{
+	uint64_t ns;
+	if (f->pow2) {
+		unsigned k = f->exp;
+		uint64_t frac;
+		if (k == 0)
+			ns = units * 1000000000ull;
+		else if (k >= 64)
+			ns = 0;
+		else {
+			frac = units & ((1ull << k) - 1);
+			if (k > 32) {
+				frac >>= k - 32;
+				k = 32;
+			}
+			ns = (units >> f->exp) * 1000000000ull + ((frac * 1000000000ull) >> k);
+		}
+	} else if (f->div == 0) {
+		ns = 0;
+	} else {
+		ns = units * f->mul / f->div;
+	}
+	return ns + (uint64_t)f->offset_s * 1000000000ull; /* wraps like the signed sum */
+}
+
+/* ---- pcap ---------------------------------------------------------------- */
+
+static int pcap_next(struct cap_reader *r, struct packet *pkt)
+{
+	uint64_t start = rb_off(r);
+	struct cur c;
+	uint32_t sec, frac, incl, orig;
+
+	if (!rb_need(r, PCAP_REC_LEN)) {
+		if (rb_avail(r) == 0)
+			return at_end(r);
+		return fail_cut(r, start, "a packet record");
+	}
+	c = cur_make(r->buf + r->pos, PCAP_REC_LEN);
+	sec = g32(&c, r->be);
+	frac = g32(&c, r->be);
+	incl = g32(&c, r->be);
+	orig = g32(&c, r->be);
+	if (incl > PI_MAX_PACKET)
+		return fail(r, start, "packet record length %" PRIu32
+			    " exceeds the limit of %u bytes (damaged file?)", incl, PI_MAX_PACKET);
+	if (!rb_need(r, PCAP_REC_LEN + (size_t)incl))
+		return fail_cut(r, start, "a packet record");
+
+	pkt->data = r->buf + r->pos + PCAP_REC_LEN;
+	r->pos += PCAP_REC_LEN + incl;
+	pkt->frame = ++r->frame;
+	pkt->ts_ns = (uint64_t)sec * 1000000000ull + (r->nano ? frac : (uint64_t)frac * 1000ull);
+	pkt->linktype = r->pcap_if.linktype;
+	pkt->caplen = incl;
+	pkt->wirelen = orig;
+	if (r->pcap_if.snaplen && incl > r->pcap_if.snaplen)
+		warn_once(r, W_SNAPLEN, start, "captured length larger than the file's snaplen");
+	if (orig < incl) {
+		warn_once(r, W_WIRELEN, start, "captured length larger than the original length");
+		pkt->wirelen = incl;
+	}
+	return CAP_PACKET;
+}
+
+static int pcap_open_hdr(struct cap_reader *r, uint32_t magic_le, char *err, size_t errlen)
+{
+	struct cur c;
+	uint32_t snaplen, lt;
+
+	r->fmt = CAP_PCAP;
+	r->be = (magic_le == 0xd4c3b2a1u || magic_le == 0x4d3cb2a1u);
+	r->nano = (magic_le == 0xa1b23c4du || magic_le == 0x4d3cb2a1u);
+	if (!rb_need(r, PCAP_HDR_LEN)) {
+		snprintf(err, errlen, "%s: pcap file header is cut short (%zu of %u bytes)",
+			 r->name, rb_avail(r), PCAP_HDR_LEN);
+		return -1;
+	}
+	c = cur_make(r->buf + r->pos, PCAP_HDR_LEN);
+	(void)cur_skip(&c, 16); /* magic, version, thiszone, sigfigs */
+	snaplen = g32(&c, r->be);
+	lt = g32(&c, r->be);
+	r->pos += PCAP_HDR_LEN;
+	memset(&r->pcap_if, 0, sizeof r->pcap_if);
+	r->pcap_if.linktype = (int)(lt & 0x03FFFFFFu);
+	r->pcap_if.snaplen = snaplen;
+	return 0;
+}
+
+/* ---- pcapng -------------------------------------------------------------- */
+
+static const char *block_name(uint32_t type)
+{
+	switch (type) {
+	case BT_SHB: return "a section header block";
+	case BT_IDB: return "an interface description block";
+	case BT_EPB: case BT_SPB: case BT_PB: return "a packet record";
+	default: return "a block";
+	}
+}
+
+/* Parse a whole SHB at buf+pos (len bytes, already checked). */
+static int ng_shb(struct cap_reader *r, uint64_t start, struct cur c)
+{
+	uint16_t major, minor;
+	(void)cur_skip(&c, 12); /* type, length, byte-order magic */
+	major = g16(&c, r->be);
+	minor = g16(&c, r->be);
+	if (major != 1)
+		return fail(r, start, "unsupported pcapng version %u.%u", major, minor);
+	r->nifs = 0; /* a new section starts a new interface list */
+	return 0;
+}
+
+static int ng_idb(struct cap_reader *r, uint64_t start, struct cur c)
+{
+	struct iface f;
+	uint16_t lt;
+
+	memset(&f, 0, sizeof f);
+	(void)cur_skip(&c, 8);
+	lt = g16(&c, r->be);
+	(void)cur_skip(&c, 2);
+	f.snaplen = g32(&c, r->be);
+	f.linktype = lt;
+	iface_set_resol(&f, 0, 6);
+	c.end -= 4; /* trailing block length */
+	while (cur_left(&c) >= 4) {
+		uint16_t code = g16(&c, r->be), olen = g16(&c, r->be);
+		struct cur v;
+		if (code == 0)
+			break;
+		if (cur_sub(&c, olen, &v) != PI_OK) {
+			warn_once(r, W_OPTION, start, "interface option runs past its block");
+			break;
+		}
+		(void)cur_skip(&c, (4u - (olen & 3u)) & 3u);
+		if (code == 9 && olen >= 1) {           /* if_tsresol */
+			uint8_t b = 0;
+			(void)cur_u8(&v, &b);
+			iface_set_resol(&f, (b & 0x80) != 0, b & 0x7fu);
+		} else if (code == 14 && olen >= 8) {   /* if_tsoffset */
+			f.offset_s = (int64_t)g64(&v, r->be);
+		}
+	}
+	if (r->nifs >= MAX_IFACES)
+		return fail(r, start, "more than %u interfaces in one section", MAX_IFACES);
+	if (r->nifs == r->ifcap) {
+		uint32_t ncap = r->ifcap ? r->ifcap * 2 : 8;
+		struct iface *n = realloc(r->ifs, (size_t)ncap * sizeof *n);
+		if (!n)
+			return fail(r, start, "out of memory for interfaces");
+		r->ifs = n;
+		r->ifcap = ncap;
+	}
+	r->ifs[r->nifs++] = f;
+	return 0;
+}
+
+/* Read one pcapng block; returns CAP_PACKET, CAP_EOF, CAP_ERROR, or 2 when a
+ * non-packet block was consumed. */
+static int ng_block(struct cap_reader *r, struct packet *pkt)
+{
+	uint64_t start = rb_off(r);
+	struct cur c;
+	uint32_t type, blen, minlen;
+	uint32_t ifid = 0, tshi = 0, tslo = 0, caplen = 0, orig = 0, fixed;
+	const struct iface *f;
+	const uint8_t *data;
+
+	if (!rb_need(r, 8)) {
+		if (rb_avail(r) == 0)
+			return at_end(r);
+		return fail_cut(r, start, "a block header");
+	}
+	c = cur_make(r->buf + r->pos, rb_avail(r));
+	(void)cur_u32le(&c, &type); /* SHB type is palindromic */
+	if (type == BT_SHB) {
+		uint32_t bom;
+		if (!rb_need(r, 12))
+			return fail_cut(r, start, block_name(type));
+		c = cur_make(r->buf + r->pos + 8, 4);
+		(void)cur_u32le(&c, &bom);
+		if (bom == BOM)
+			r->be = 0;
+		else if (bom == 0x4D3C2B1Au)
+			r->be = 1;
+		else
+			return fail(r, start, "section header with a bad byte-order magic 0x%08" PRIx32, bom);
+	}
+	c = cur_make(r->buf + r->pos, 8);
+	type = g32(&c, r->be);
+	blen = g32(&c, r->be);
+
+	switch (type) {
+	case BT_SHB: minlen = 28; break;
+	case BT_IDB: minlen = 20; break;
+	case BT_EPB: case BT_PB: minlen = 32; break;
+	case BT_SPB: minlen = 16; break;
+	default: minlen = 12; break;
+	}
+	if (blen < minlen)
+		return fail(r, start, "block type 0x%08" PRIx32 " length %" PRIu32
+			    " is below the minimum of %" PRIu32, type, blen, minlen);
+	if (blen > BLOCK_MAX)
+		return fail(r, start, "block type 0x%08" PRIx32 " length %" PRIu32
+			    " is absurd (over %u bytes)", type, blen, BLOCK_MAX);
+	if (blen % 4)
+		return fail(r, start, "block length %" PRIu32 " is not a multiple of 4", blen);
+
+	if (type == BT_SHB || type == BT_IDB) {
+		int rc;
+		uint32_t tail;
+		if (blen > RB_CAP)
+			return fail(r, start, "%s of %" PRIu32 " bytes is too large",
+				    block_name(type), blen);
+		if (!rb_need(r, blen))
+			return fail_cut(r, start, block_name(type));
+		c = cur_make(r->buf + r->pos + blen - 4, 4);
+		tail = g32(&c, r->be);
+		if (tail != blen)
+			return fail(r, start, "block length fields disagree (%" PRIu32 " and %" PRIu32 ")",
+				    blen, tail);
+		c = cur_make(r->buf + r->pos, blen);
+		rc = type == BT_SHB ? ng_shb(r, start, c) : ng_idb(r, start, c);
+		if (rc)
+			return rc;
+		r->pos += blen;
+		return 2;
+	}
+
+	if (type != BT_EPB && type != BT_PB && type != BT_SPB) {
+		uint32_t tail;
+		switch (type) {
+		case BT_NRB: case BT_ISB: case BT_IRIG: case BT_AFDX: case BT_JOURNAL:
+		case BT_DSB: case BT_CUSTOM: case BT_CUSTOM_NC:
+			break;
+		default:
+			warn_once(r, W_BLOCK, start, "unknown pcapng block type skipped");
+			break;
+		}
+		if (type == BT_JOURNAL || type == BT_CUSTOM || type == BT_CUSTOM_NC)
+			r->frame++; /* Wireshark shows these as frames: keep its numbers */
+		if (!rb_skip(r, blen - 4) || !rb_need(r, 4))
+			return fail_cut(r, start, block_name(type));
+		c = cur_make(r->buf + r->pos, 4);
+		tail = g32(&c, r->be);
+		if (tail != blen)
+			return fail(r, start, "block length fields disagree (%" PRIu32 " and %" PRIu32 ")",
+				    blen, tail);
+		r->pos += 4;
+		return 2;
+	}
+
+	/* A packet block: fixed fields, then data. */
+	fixed = type == BT_SPB ? 12 : 28;
+	if (!rb_need(r, fixed))
+		return fail_cut(r, start, block_name(type));
+	c = cur_make(r->buf + r->pos + 8, fixed - 8);
+	if (type == BT_EPB) {
+		ifid = g32(&c, r->be);
+	} else if (type == BT_PB) {
+		ifid = g16(&c, r->be);
+		(void)cur_skip(&c, 2); /* drops count */
+	}
+	if (type == BT_SPB) {
+		orig = g32(&c, r->be);
+	} else {
+		tshi = g32(&c, r->be);
+		tslo = g32(&c, r->be);
+		caplen = g32(&c, r->be);
+		orig = g32(&c, r->be);
+	}
+	if (ifid >= r->nifs)
+		return fail(r, start, "packet refers to interface %" PRIu32
+			    " but its section has %" PRIu32, ifid, r->nifs);
+	f = &r->ifs[ifid];
+	if (type == BT_SPB) {
+		caplen = blen - 16;
+		if (orig < caplen)
+			caplen = orig;
+		if (f->snaplen && f->snaplen < caplen)
+			caplen = f->snaplen;
+	}
+	if (caplen > PI_MAX_PACKET)
+		return fail(r, start, "packet length %" PRIu32 " exceeds the limit of %u bytes",
+			    caplen, PI_MAX_PACKET);
+	if ((uint64_t)fixed + caplen + 4 > blen)
+		return fail(r, start, "packet data (%" PRIu32 " bytes) runs past the end of its block",
+			    caplen);
+
+	if (blen <= RB_CAP) {
+		uint32_t tail;
+		if (!rb_need(r, blen))
+			return fail_cut(r, start, block_name(type));
+		c = cur_make(r->buf + r->pos + blen - 4, 4);
+		tail = g32(&c, r->be);
+		if (tail != blen)
+			return fail(r, start, "block length fields disagree (%" PRIu32 " and %" PRIu32 ")",
+				    blen, tail);
+		data = r->buf + r->pos + fixed;
+		r->pos += blen;
+	} else {
+		/* Huge options: copy the data out before streaming past them. */
+		uint32_t tail;
+		if (!r->copy && !(r->copy = malloc(PI_MAX_PACKET)))
+			return fail(r, start, "out of memory");
+		if (!rb_need(r, (size_t)fixed + caplen))
+			return fail_cut(r, start, block_name(type));
+		memcpy(r->copy, r->buf + r->pos + fixed, caplen);
+		r->pos += fixed + caplen;
+		if (!rb_skip(r, (uint64_t)blen - fixed - caplen - 4) || !rb_need(r, 4))
+			return fail_cut(r, start, block_name(type));
+		c = cur_make(r->buf + r->pos, 4);
+		tail = g32(&c, r->be);
+		if (tail != blen)
+			return fail(r, start, "block length fields disagree (%" PRIu32 " and %" PRIu32 ")",
+				    blen, tail);
+		r->pos += 4;
+		data = r->copy;
+	}
+
+	pkt->frame = ++r->frame;
+	pkt->ts_ns = type == BT_SPB ? 0 : iface_ns(f, ((uint64_t)tshi << 32) | tslo);
+	pkt->linktype = f->linktype;
+	pkt->caplen = caplen;
+	pkt->wirelen = orig;
+	pkt->data = data;
+	if (f->snaplen && caplen > f->snaplen)
+		warn_once(r, W_SNAPLEN, start, "captured length larger than the interface's snaplen");
+	if (orig < caplen) {
+		warn_once(r, W_WIRELEN, start, "captured length larger than the original length");
+		pkt->wirelen = caplen;
+	}
+	return CAP_PACKET;
+}
+
+/* ---- public interface -------------------------------------------------- */
+
+/* Returns CAP_PACKET (*pkt filled, data valid until the next call), CAP_EOF
+ * at a clean end, CAP_ERROR on damage (cap_error() says what); after EOF or
+ * ERROR the same again. */
+int cap_next(struct cap_reader *r, struct packet *pkt)
+{
+	if (r->state == ST_EOF)
+		return CAP_EOF;
+	if (r->state == ST_ERROR)
+		return CAP_ERROR;
+	if (r->fmt == CAP_PCAP)
+		return pcap_next(r, pkt);
+	for (;;) {
+		int rc = ng_block(r, pkt);
+		if (rc != 2)
+			return rc;
+	}
+}
+
+/* Returns a reader positioned at the first packet, or NULL with a one-line
+ * message naming the file in err (cannot open, empty, not a capture, header
+ * damaged). For pcapng the first section header is read here. */
+struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
+{
+	struct cap_reader *r = NULL;
+	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	struct stat st;
+	uint32_t magic = 0;
+	struct cur c;
+	int fd = -1, ok = 0;
+	size_t n;
+
+	r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(err, errlen, "%s: out of memory", shown);
+		goto out;
+	}
+	n = strlen(shown);
+	r->name = malloc(n + 1);
+	r->buf = malloc(RB_CAP);
+	if (!r->name || !r->buf) {
+		snprintf(err, errlen, "%s: out of memory", shown);
+		goto out;
+	}
+	memcpy(r->name, shown, n + 1);
+
+	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r->file_size = (uint64_t)st.st_size;
+	r->gz = gzdopen(fd, "rb");
+	if (!r->gz) {
+		snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	(void)gzbuffer(r->gz, 128u * 1024u);
+
+	if (!rb_need(r, 4)) {
+		if (r->src_err)
+			snprintf(err, errlen, "%s: cannot read: %s", shown,
+				 gzerror(r->gz, NULL));
+		else if (rb_avail(r) == 0)
+			snprintf(err, errlen, "%s: empty file, not a capture", shown);
+		else
+			snprintf(err, errlen, "%s: too short to be a capture file (%zu bytes)",
+				 shown, rb_avail(r));
+		goto out;
+	}
+	r->gzipped = !gzdirect(r->gz);
+	c = cur_make(r->buf, 4);
+	(void)cur_u32le(&c, &magic);
+
+	switch (magic) {
+	case 0xa1b2c3d4u: case 0xd4c3b2a1u: case 0xa1b23c4du: case 0x4d3cb2a1u:
+		if (pcap_open_hdr(r, magic, err, errlen))
+			goto out;
+		break;
+	case BT_SHB: {
+		struct packet dummy;
+		r->fmt = CAP_PCAPNG;
+		if (ng_block(r, &dummy) != 2) {
+			snprintf(err, errlen, "%s", r->err[0] ? r->err : "pcapng: cannot read section header");
+			goto out;
+		}
+		break;
+	}
+	case 0xa1b2cd34u: case 0x34cdb2a1u:
+		snprintf(err, errlen, "%s: modified (Kuznetzov) pcap format is not supported; "
+			 "convert it with editcap", shown);
+		goto out;
+	default:
+		snprintf(err, errlen, "%s: not a pcap or pcapng capture%s (magic 0x%02x%02x%02x%02x)",
+			 shown, r->gzipped ? " inside the gzip data" : "",
+			 r->buf[0], r->buf[1], r->buf[2], r->buf[3]);
+		goto out;
+	}
+	ok = 1;
+out:
+	if (!ok && r) {
+		cap_close(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* Returns the last CAP_ERROR message, "" if none; owned by r. */
+const char *cap_error(const struct cap_reader *r)
+{
+	return r->err;
+}
+
+/* Returns the offset of the next unread byte of the (decompressed) stream. */
+uint64_t cap_offset(const struct cap_reader *r)
+{
+	return rb_off(r);
+}
+
+/* Returns the size on disk, 0 if not a regular file. */
+uint64_t cap_file_size(const struct cap_reader *r)
+{
+	return r->file_size;
+}
+
+/* Returns how far the file on disk has been read (compressed bytes for
+ * gzip; 0 if unknown, e.g. compressed standard input). */
+uint64_t cap_raw_offset(const struct cap_reader *r)
+{
+	z_off_t o;
+	if (!r->gzipped)
+		return rb_off(r);
+	o = gzoffset(r->gz);
+	return o < 0 ? 0 : (uint64_t)o;
+}
+
+/* Returns CAP_PCAP or CAP_PCAPNG. */
+enum cap_format cap_format(const struct cap_reader *r)
+{
+	return r->fmt;
+}
+
+/* Returns 1 if the input is gzip-compressed, else 0. */
+int cap_gzipped(const struct cap_reader *r)
+{
+	return r->gzipped;
+}
+
+/* Returns the number of non-fatal oddities met so far. */
+uint64_t cap_warnings(const struct cap_reader *r)
+{
+	return r->warnings;
+}
+
+/* Frees everything; r may be NULL. */
+void cap_close(struct cap_reader *r)
+{
+	if (!r)
+		return;
+	if (r->gz)
+		gzclose(r->gz);
+	free(r->ifs);
+	free(r->copy);
+	free(r->buf);
+	free(r->name);
+	free(r);
+}

@@ -1,0 +1,443 @@
+/* flow.c: TCP flow table, Wireshark-compatible stream numbers, and
+ * per-direction reassembly (RFC 793 sequence arithmetic). See flow.h.
+ */
+#include "flows/flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+
+/* Closed flows (RST, or FIN both ways) linger this long in capture time so
+ * late retransmissions still land in the same stream. */
+#define CLOSED_LINGER_NS (30ull * 1000000000ull)
+#define EXPIRE_EVERY 1024u
+
+struct ooo_seg {
+	struct ooo_seg *next;
+	uint32_t seq;
+	uint32_t len;
+	uint64_t frame, ts_ns;
+	uint8_t data[];
+};
+
+struct flow_table {
+	struct flow **buckets;
+	size_t nbuckets;          /* power of two */
+	size_t count, peak;
+	struct flow *lru_head, *lru_tail;
+	uint64_t next_stream;
+	uint64_t now_ns;
+	uint32_t since_expire;
+	struct flow_hooks hooks;
+	void *ctx;
+	struct pi_caps *caps;
+	uint64_t seed;
+};
+
+struct flow_table *flow_table_new(const struct flow_hooks *hooks, void *ctx, struct pi_caps *caps)
+{
+	struct flow_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->nbuckets = 1u << 16;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	t->hooks = *hooks;
+	t->ctx = ctx;
+	t->caps = caps;
+	t->seed = 0x9e3779b97f4a7c15ull;
+	return t;
+}
+
+static uint64_t key_hash(const struct flow_table *t, int ipver, const uint8_t *a, uint16_t pa,
+                         const uint8_t *b, uint16_t pb)
+{
+	/* direction-independent: order the two endpoints */
+	uint8_t k[38];
+	size_t alen = ipver == 6 ? 16 : 4;
+	int swap = memcmp(a, b, alen) > 0 || (memcmp(a, b, alen) == 0 && pa > pb);
+	const uint8_t *x = swap ? b : a, *y = swap ? a : b;
+	uint16_t px = swap ? pb : pa, py = swap ? pa : pb;
+	memcpy(k, x, alen);
+	memcpy(k + alen, y, alen);
+	k[2 * alen] = (uint8_t)(px >> 8);
+	k[2 * alen + 1] = (uint8_t)px;
+	k[2 * alen + 2] = (uint8_t)(py >> 8);
+	k[2 * alen + 3] = (uint8_t)py;
+	k[2 * alen + 4] = (uint8_t)ipver;
+	return pi_hash(k, 2 * alen + 5, t->seed);
+}
+
+/* Which endpoint of f sent a packet from (src, sport)? -1 if not this flow. */
+static int flow_dir(const struct flow *f, int ipver, const uint8_t *src, uint16_t sport,
+                    const uint8_t *dst, uint16_t dport)
+{
+	size_t alen = ipver == 6 ? 16 : 4;
+	if (f->ipver != ipver)
+		return -1;
+	if (f->port[0] == sport && f->port[1] == dport && memcmp(f->addr[0], src, alen) == 0 &&
+	    memcmp(f->addr[1], dst, alen) == 0)
+		return 0;
+	if (f->port[1] == sport && f->port[0] == dport && memcmp(f->addr[1], src, alen) == 0 &&
+	    memcmp(f->addr[0], dst, alen) == 0)
+		return 1;
+	return -1;
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		t->lru_head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		t->lru_tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void lru_append(struct flow_table *t, struct flow *f)
+{
+	f->prev = t->lru_tail;
+	f->next = NULL;
+	if (t->lru_tail)
+		t->lru_tail->next = f;
+	else
+		t->lru_head = f;
+	t->lru_tail = f;
+}
+
+static void hash_unlink(struct flow_table *t, struct flow *f)
+{
+	struct flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+}
+
+static void ooo_free(struct reasm_dir *r)
+{
+	struct ooo_seg *s = r->ooo, *n;
+	for (; s; s = n) {
+		n = s->next;
+		free(s);
+	}
+	r->ooo = NULL;
+	r->ooo_bytes = 0;
+	r->ooo_count = 0;
+}
+
+/* Deliver held segments that are now in order; with force, skip the hole
+ * before the first held segment too. */
+static void drain(struct flow_table *t, struct flow *f, int dir, int force)
+{
+	struct reasm_dir *r = &f->d[dir];
+	while (r->ooo) {
+		struct ooo_seg *s = r->ooo;
+		if (SEQ_GT(s->seq, r->next_seq)) {
+			if (!force)
+				return;
+			uint32_t hole = s->seq - r->next_seq;
+			if (t->caps)
+				t->caps->reasm_gaps++;
+			t->hooks.on_gap(t->ctx, f, dir, hole);
+			r->next_seq = s->seq;
+			force = 0;
+		}
+		uint32_t skip = r->next_seq - s->seq; /* bytes already delivered */
+		if (skip < s->len) {
+			t->hooks.on_data(t->ctx, f, dir, s->data + skip, s->len - skip, s->frame, s->ts_ns);
+			r->bytes += s->len - skip;
+			r->next_seq = s->seq + s->len;
+		}
+		r->ooo = s->next;
+		r->ooo_bytes -= s->len;
+		r->ooo_count--;
+		free(s);
+	}
+}
+
+static void hold(struct flow_table *t, struct flow *f, int dir, uint32_t seq, const uint8_t *data,
+                 uint32_t len, const struct packet *pkt)
+{
+	struct reasm_dir *r = &f->d[dir];
+	struct ooo_seg **pp = &r->ooo, *s;
+	/* the same segment again (retransmitted out-of-order data): keep one */
+	for (s = r->ooo; s; s = s->next)
+		if (s->seq == seq && s->len >= len)
+			return;
+	if (r->ooo_bytes + len > PI_REASM_MAX_OOO || r->ooo_count >= PI_REASM_MAX_SEGS) {
+		/* the hole will not fill within the cap: the capture lost it */
+		drain(t, f, dir, 1);
+		if (r->ooo_bytes + len > PI_REASM_MAX_OOO || r->ooo_count >= PI_REASM_MAX_SEGS) {
+			if (t->caps)
+				t->caps->reasm_dropped += len;
+			return;
+		}
+		if (SEQ_LEQ(seq, r->next_seq))
+			return; /* draining moved past it */
+	}
+	s = malloc(sizeof(*s) + len);
+	if (!s) {
+		if (t->caps)
+			t->caps->reasm_dropped += len;
+		return;
+	}
+	s->seq = seq;
+	s->len = len;
+	s->frame = pkt->frame;
+	s->ts_ns = pkt->ts_ns;
+	memcpy(s->data, data, len);
+	while (*pp && SEQ_LEQ((*pp)->seq, seq))
+		pp = &(*pp)->next;
+	s->next = *pp;
+	*pp = s;
+	r->ooo_bytes += len;
+	r->ooo_count++;
+}
+
+static void segment(struct flow_table *t, struct flow *f, int dir, const struct decoded *d,
+                    const struct packet *pkt)
+{
+	struct reasm_dir *r = &f->d[dir];
+	uint32_t seq = d->seq;
+	uint32_t len = d->paylen;
+	const uint8_t *data = d->payload;
+
+	if (d->tcp_flags & TH_SYN) {
+		/* a SYN after data would be odd; a (re)transmitted SYN resets nothing */
+		if (!r->have_next) {
+			r->next_seq = seq + 1;
+			r->have_next = 1;
+		}
+		seq += 1; /* data on a SYN (TFO) follows the SYN's sequence number */
+	}
+	if (!len)
+		return;
+	if (!r->have_next) {
+		r->next_seq = seq;
+		r->have_next = 1;
+	}
+	if (SEQ_LT(seq, r->next_seq)) {
+		uint32_t old = r->next_seq - seq;
+		if (old >= len)
+			return; /* pure retransmission */
+		seq += old;
+		data += old;
+		len -= old;
+	}
+	if (seq != r->next_seq) {
+		hold(t, f, dir, seq, data, len, pkt);
+		return;
+	}
+	t->hooks.on_data(t->ctx, f, dir, data, len, pkt->frame, pkt->ts_ns);
+	r->bytes += len;
+	r->next_seq = seq + len;
+	if (r->ooo)
+		drain(t, f, dir, 0);
+	/* A snaplen-cut segment: the rest of it was on the wire but not captured. */
+	if (d->wire_paylen > d->paylen && f->app) {
+		uint32_t missing = d->wire_paylen - d->paylen;
+		if (t->caps)
+			t->caps->reasm_gaps++;
+		t->hooks.on_gap(t->ctx, f, dir, missing);
+		r->next_seq += missing;
+		drain(t, f, dir, 0);
+	}
+}
+
+static void finalise(struct flow_table *t, struct flow *f)
+{
+	for (int i = 0; i < 2; i++)
+		if (f->d[i].ooo)
+			drain(t, f, i, 1);
+	t->hooks.on_close(t->ctx, f);
+	for (int i = 0; i < 2; i++)
+		ooo_free(&f->d[i]);
+	hash_unlink(t, f);
+	lru_unlink(t, f);
+	t->count--;
+	free(f);
+}
+
+static struct flow *flow_create(struct flow_table *t, const struct decoded *d, const struct packet *pkt,
+                                uint64_t h)
+{
+	struct flow *f;
+	if (t->count >= PI_MAX_FLOWS && t->lru_head) {
+		if (t->caps)
+			t->caps->flows_evicted++;
+		finalise(t, t->lru_head);
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->hash = h;
+	f->ipver = d->ipver;
+	memcpy(f->addr[0], d->src, 16);
+	memcpy(f->addr[1], d->dst, 16);
+	f->port[0] = d->sport;
+	f->port[1] = d->dport;
+	f->stream = t->next_stream++;
+	f->first_frame = pkt->frame;
+	f->first_ts = pkt->ts_ns;
+	/* until a SYN or a hello says otherwise, the higher port is the client */
+	f->client = d->sport >= d->dport ? 0 : 1;
+	f->hnext = t->buckets[h & (t->nbuckets - 1)];
+	t->buckets[h & (t->nbuckets - 1)] = f;
+	lru_append(t, f);
+	if (++t->count > t->peak)
+		t->peak = t->count;
+	t->hooks.on_new(t->ctx, f, d);
+	return f;
+}
+
+void flow_input_tcp(struct flow_table *t, const struct decoded *d, const struct packet *pkt)
+{
+	uint64_t h = key_hash(t, d->ipver, d->src, d->sport, d->dst, d->dport);
+	struct flow *f;
+	int dir = -1;
+
+	if (pkt->ts_ns > t->now_ns)
+		t->now_ns = pkt->ts_ns;
+	if (++t->since_expire >= EXPIRE_EVERY) {
+		t->since_expire = 0;
+		flow_expire(t, t->now_ns);
+	}
+
+	for (f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext) {
+		if (f->hash != h)
+			continue;
+		dir = flow_dir(f, d->ipver, d->src, d->sport, d->dst, d->dport);
+		if (dir >= 0)
+			break;
+	}
+	/* Port reuse, as Wireshark decides it: a SYN whose sequence number is not
+	 * the base sequence of that direction starts a new conversation. */
+	if (f && (d->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN && f->d[dir].base_set &&
+	    d->seq != f->d[dir].base_seq) {
+		finalise(t, f);
+		f = NULL;
+	}
+	if (!f) {
+		f = flow_create(t, d, pkt, h);
+		if (!f)
+			return;
+		dir = 0;
+	}
+
+	struct reasm_dir *r = &f->d[dir];
+	if (!r->base_set) {
+		r->base_set = 1;
+		r->base_seq = (d->tcp_flags & TH_SYN) ? d->seq : d->seq - 1;
+	}
+	if ((d->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		f->client = dir;
+		f->client_sure = 1;
+	} else if ((d->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && !f->client_sure) {
+		f->client = 1 - dir;
+		f->client_sure = 1;
+	}
+	r->packets++;
+	f->last_frame = pkt->frame;
+	f->last_ts = pkt->ts_ns;
+	if (t->lru_tail != f) {
+		lru_unlink(t, f);
+		lru_append(t, f);
+	}
+
+	/* The peer acknowledges bytes this side holds no record of: the capture
+	 * missed them, so stop waiting for the hole in the other direction. */
+	if ((d->tcp_flags & TH_ACK) && f->d[1 - dir].ooo &&
+	    SEQ_GT(d->ack, f->d[1 - dir].next_seq) && f->d[1 - dir].have_next)
+		drain(t, f, 1 - dir, 1);
+
+	segment(t, f, dir, d, pkt);
+	/* after the payload: a FIN or RST ends what the payload carried */
+	t->hooks.on_packet(t->ctx, f, dir, d, pkt);
+
+	if (d->tcp_flags & TH_FIN)
+		r->fin = 1;
+	if (d->tcp_flags & TH_RST)
+		r->rst = 1;
+	if (r->rst || (f->d[0].fin && f->d[1].fin))
+		f->closed = 1;
+}
+
+void flow_expire(struct flow_table *t, uint64_t now_ns)
+{
+	while (t->lru_head) {
+		struct flow *f = t->lru_head;
+		uint64_t limit = f->closed ? CLOSED_LINGER_NS : PI_FLOW_IDLE_NS;
+		if (f->last_ts + limit > now_ns)
+			break;
+		finalise(t, f);
+	}
+	/* closed flows further down the list: one pass over the oldest few */
+	struct flow *f = t->lru_head;
+	for (int i = 0; f && i < 64; i++) {
+		struct flow *n = f->next;
+		if (f->closed && f->last_ts + CLOSED_LINGER_NS <= now_ns)
+			finalise(t, f);
+		f = n;
+	}
+}
+
+static int by_stream(const void *a, const void *b)
+{
+	const struct flow *x = *(const struct flow *const *)a, *y = *(const struct flow *const *)b;
+	return x->stream < y->stream ? -1 : x->stream > y->stream;
+}
+
+void flow_flush(struct flow_table *t)
+{
+	/* finalise in stream order so that outputs come out sorted */
+	struct flow **all = t->count ? malloc(t->count * sizeof(*all)) : NULL;
+	if (all) {
+		size_t n = 0;
+		for (struct flow *f = t->lru_head; f; f = f->next)
+			all[n++] = f;
+		qsort(all, n, sizeof(*all), by_stream);
+		for (size_t i = 0; i < n; i++)
+			finalise(t, all[i]);
+		free(all);
+	}
+	while (t->lru_head)
+		finalise(t, t->lru_head);
+	t->next_stream = 0;
+	t->now_ns = 0;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	flow_flush(t);
+	free(t->buckets);
+	free(t);
+}
+
+size_t flow_count(const struct flow_table *t)
+{
+	return t->count;
+}
+
+size_t flow_peak(const struct flow_table *t)
+{
+	return t->peak;
+}
+
+uint64_t flow_streams(const struct flow_table *t)
+{
+	return t->next_stream;
+}

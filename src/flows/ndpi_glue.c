@@ -1,0 +1,139 @@
+/* ndpi_glue.c: nDPI 4.2 classification (ndpi_api.h), bounded per flow. */
+#include "flows/ndpi_glue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi/ndpi_api.h>
+
+#include "common/limits.h"
+#include "common/util.h"
+
+#define SNI_CACHE_SIZE 4096u /* direct-mapped: a collision only costs a re-run */
+
+struct sni_slot {
+	uint64_t hash;
+	char sni[64];
+	struct ndpi_result res;
+};
+
+struct ndpi_ctx {
+	struct ndpi_detection_module_struct *mod;
+	struct sni_slot *cache;
+};
+
+struct ndpi_ctx *ndpi_ctx_new(void)
+{
+	struct ndpi_ctx *n = calloc(1, sizeof(*n));
+	NDPI_PROTOCOL_BITMASK all;
+	if (!n)
+		return NULL;
+	n->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	n->cache = calloc(SNI_CACHE_SIZE, sizeof(*n->cache));
+	if (!n->mod || !n->cache) {
+		ndpi_ctx_free(n);
+		return NULL;
+	}
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(n->mod, &all);
+	ndpi_finalize_initialization(n->mod);
+	return n;
+}
+
+void ndpi_ctx_free(struct ndpi_ctx *n)
+{
+	if (!n)
+		return;
+	if (n->mod)
+		ndpi_exit_detection_module(n->mod);
+	free(n->cache);
+	free(n);
+}
+
+static void settle(struct ndpi_ctx *n, struct ndpi_flow_state *s, ndpi_protocol p)
+{
+	char buf[64];
+	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		s->res.app[0] = '\0';
+		s->res.category[0] = '\0';
+	} else {
+		ndpi_protocol2name(n->mod, p, buf, sizeof(buf));
+		pi_strlcpy(s->res.app, buf, sizeof(s->res.app));
+		pi_strlcpy(s->res.category, ndpi_category_get_name(n->mod, p.category) ?
+		           ndpi_category_get_name(n->mod, p.category) : "", sizeof(s->res.category));
+	}
+	s->done = 1;
+	if (s->flow) {
+		ndpi_flow_free(s->flow);
+		s->flow = NULL;
+	}
+}
+
+int ndpi_feed(struct ndpi_ctx *n, struct ndpi_flow_state *s, const uint8_t *l3, uint32_t l3len,
+              uint64_t ts_ns)
+{
+	if (s->done)
+		return 1;
+	if (!s->flow) {
+		s->flow = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+		if (!s->flow) {
+			s->done = 1;
+			return 1;
+		}
+		memset(s->flow, 0, SIZEOF_FLOW_STRUCT);
+	}
+	if (l3len > 0xffff)
+		l3len = 0xffff;
+	ndpi_protocol p = ndpi_detection_process_packet(n->mod, s->flow, l3, (unsigned short)l3len,
+	                                                ts_ns / 1000000u);
+	s->packets++;
+	if ((p.app_protocol != NDPI_PROTOCOL_UNKNOWN &&
+	     !ndpi_extra_dissection_possible(n->mod, s->flow)) ||
+	    s->packets >= PI_NDPI_MAX_PKTS) {
+		if (s->packets >= PI_NDPI_MAX_PKTS && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+			uint8_t guessed = 0;
+			p = ndpi_detection_giveup(n->mod, s->flow, 1, &guessed);
+		}
+		settle(n, s, p);
+		return 1;
+	}
+	return 0;
+}
+
+static struct sni_slot *slot_for(struct ndpi_ctx *n, const char *sni, uint64_t *h)
+{
+	*h = pi_hash(sni, strlen(sni), 7);
+	return &n->cache[*h & (SNI_CACHE_SIZE - 1)];
+}
+
+int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res)
+{
+	uint64_t h;
+	struct sni_slot *sl;
+	if (!sni || !*sni)
+		return 0;
+	sl = slot_for(n, sni, &h);
+	if (sl->hash != h || strncmp(sl->sni, sni, sizeof(sl->sni) - 1) != 0)
+		return 0;
+	*res = sl->res;
+	return 1;
+}
+
+void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni)
+{
+	if (!s->done) {
+		if (s->flow) {
+			uint8_t guessed = 0;
+			settle(n, s, ndpi_detection_giveup(n->mod, s->flow, 1, &guessed));
+		} else {
+			s->done = 1;
+		}
+	}
+	if (sni && *sni && s->res.app[0]) {
+		uint64_t h;
+		struct sni_slot *sl = slot_for(n, sni, &h);
+		sl->hash = h;
+		pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
+		sl->res = s->res;
+	}
+}

@@ -1,0 +1,43 @@
+/* ndpi_glue.h: application classification with nDPI 4.2, fed sparingly.
+ *
+ * A flow is given to nDPI packet by packet only until nDPI has classified it
+ * (or PI_NDPI_MAX_PKTS packets), then the nDPI flow state is freed. What
+ * nDPI decides for a TLS flow rests on the ClientHello (SNI), so results are
+ * cached per SNI: a second connection to the same name costs nothing.
+ */
+#ifndef PI_NDPI_GLUE_H
+#define PI_NDPI_GLUE_H
+
+#include <stdint.h>
+
+struct ndpi_ctx;
+struct ndpi_flow_struct;
+
+struct ndpi_result {
+	char app[48];       /* "TLS.AppleiTunes", "" if unknown */
+	char category[32];  /* "Media", "" if unknown */
+};
+
+/* NULL if nDPI cannot be initialised. */
+struct ndpi_ctx *ndpi_ctx_new(void);
+void ndpi_ctx_free(struct ndpi_ctx *n);
+
+/* Per-flow classifier state: allocated lazily by ndpi_feed. */
+struct ndpi_flow_state {
+	struct ndpi_flow_struct *flow;
+	uint16_t packets;
+	uint8_t done;
+	struct ndpi_result res;
+};
+
+/* Feed one packet (l3 = its innermost IP header). Returns 1 once classified
+ * (res is final; the nDPI flow is freed), 0 while more packets help. */
+int ndpi_feed(struct ndpi_ctx *n, struct ndpi_flow_state *s, const uint8_t *l3, uint32_t l3len,
+              uint64_t ts_ns);
+/* Classify by SNI alone when no packets were given (cache hit path):
+ * returns 1 and fills res if the SNI was classified before. */
+int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res);
+/* Give up on the flow: settle the result with what nDPI has, free state. */
+void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni);
+
+#endif

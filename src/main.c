@@ -1,0 +1,291 @@
+/* main.c: the pinspect command line (see pinspect.1 and --help). */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analysis/dnsmap.h"
+#include "common/util.h"
+#include "outputs/output.h"
+#include "pipeline.h"
+
+#ifndef PI_DATADIR
+#define PI_DATADIR "/usr/local/share/pinspect"
+#endif
+#ifndef PI_SRCDIR
+#define PI_SRCDIR "."
+#endif
+
+/* Exit statuses (also in pinspect.1). */
+enum {
+	EXIT_OK = 0,          /* every input read whole */
+	EXIT_USAGE = 2,       /* bad command line */
+	EXIT_UNREADABLE = 3,  /* an input could not be read at all (the rest was analysed) */
+	EXIT_PARTIAL = 4,     /* an input was damaged or cut: analysed up to the damage */
+	EXIT_INTERNAL = 5,    /* out of memory, cannot write output */
+};
+
+#define DEFAULT_SAMPLE "samples/mixed.pcapng"
+#define MAX_DIR_DEPTH 8
+
+static const char usage_text[] =
+	"usage: pinspect analyze [options] [FILE|DIR ...]\n"
+	"       pinspect --help | --version\n"
+	"\n"
+	"Finds the TLS connections that clients reject behind TLS inspection, and why.\n"
+	"FILE is a pcap or pcapng capture, optionally gzip-compressed ('-' reads standard\n"
+	"input); DIR is searched for captures. Without FILE the bundled sample is analysed.\n"
+	"\n"
+	"options:\n"
+	"  -f, --format FMT      report (default), json, csv\n"
+	"      --json            the same as --format json\n"
+	"      --pretty          indent JSON\n"
+	"  -o, --output FILE     write there instead of standard output\n"
+	"      --color WHEN      auto (default: a terminal and no NO_COLOR), always, never\n"
+	"      --no-ndpi         do not classify applications with nDPI\n"
+	"      --dns-queries FILE  write one row per DNS query (tshark-comparable TSV)\n"
+	"  -q, --quiet           no warnings or progress on standard error\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         the version\n"
+	"\n"
+	"exit status: 0 all inputs read, 2 usage error, 3 an input unreadable,\n"
+	"4 an input damaged or cut (analysed up to the damage), 5 internal error.\n";
+
+struct file_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int list_add(struct file_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		char **nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n] = strdup(path);
+	if (!l->v[l->n])
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory: its files, sorted, recursively up to MAX_DIR_DEPTH. Files
+ * that are not captures are told apart later by their magic number. */
+static int add_dir(struct file_list *l, const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct file_list local = { 0 };
+	if (depth > MAX_DIR_DEPTH)
+		return 0;
+	d = opendir(dir);
+	if (!d) {
+		pi_warn("%s: cannot read directory: %s", dir, strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char path[4096];
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (list_add(&local, path) < 0)
+			break;
+	}
+	closedir(d);
+	if (local.n)
+		qsort(local.v, local.n, sizeof(*local.v), cmp_str);
+	for (size_t i = 0; i < local.n; i++) {
+		struct stat st;
+		if (lstat(local.v[i], &st) == 0 && S_ISDIR(st.st_mode))
+			add_dir(l, local.v[i], depth + 1);
+		else if (lstat(local.v[i], &st) == 0 && S_ISREG(st.st_mode))
+			list_add(l, local.v[i]);
+		free(local.v[i]);
+	}
+	free(local.v);
+	return 0;
+}
+
+static const char *default_sample(void)
+{
+	static char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", PI_DATADIR, DEFAULT_SAMPLE);
+	if (access(path, R_OK) == 0)
+		return path;
+	snprintf(path, sizeof(path), "%s/%s", PI_SRCDIR, DEFAULT_SAMPLE);
+	if (access(path, R_OK) == 0)
+		return path;
+	return DEFAULT_SAMPLE;
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "color", required_argument, NULL, 'c' },
+		{ "colour", required_argument, NULL, 'c' },
+		{ "no-ndpi", no_argument, NULL, 'N' },
+		{ "dns-queries", required_argument, NULL, 'D' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	struct out_ctx out = { 0 };
+	struct engine_opts eo = { 0 };
+	struct file_list files = { 0 };
+	const char *outpath = NULL, *color = "auto", *dnsq = NULL;
+	int ch, worst = EXIT_OK, quiet = 0;
+
+	out.format = OUT_REPORT;
+	out.version = PACKAGE_VERSION;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "f:o:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "report") == 0)
+				out.format = OUT_REPORT;
+			else if (strcmp(optarg, "json") == 0)
+				out.format = OUT_JSON;
+			else if (strcmp(optarg, "csv") == 0)
+				out.format = OUT_CSV;
+			else {
+				fprintf(stderr, "pinspect: unknown format '%s' (report, json, csv)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			out.format = OUT_JSON;
+			break;
+		case 'p':
+			out.pretty = 1;
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'c':
+			color = optarg;
+			if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
+				fprintf(stderr, "pinspect: --color takes auto, always or never\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			eo.no_ndpi = 1;
+			break;
+		case 'D':
+			dnsq = optarg;
+			eo.dns_query_log = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	pi_set_quiet(quiet);
+	eo.progress = !quiet;
+
+	for (int i = optind; i < argc; i++) {
+		struct stat st;
+		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+			add_dir(&files, argv[i], 0);
+		else
+			list_add(&files, argv[i]);
+	}
+	if (optind >= argc)
+		list_add(&files, default_sample());
+
+	out.f = stdout;
+	if (outpath && !(out.f = fopen(outpath, "w"))) {
+		fprintf(stderr, "pinspect: %s: cannot write: %s\n", outpath, strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	if (strcmp(color, "always") == 0)
+		out.color = 1;
+	else if (strcmp(color, "auto") == 0)
+		out.color = isatty(fileno(out.f)) && !getenv("NO_COLOR");
+
+	struct conn_sink sink = { out_conn, &out };
+	struct engine *e = engine_new(&eo, &sink);
+	if (!e) {
+		fprintf(stderr, "pinspect: out of memory\n");
+		return EXIT_INTERNAL;
+	}
+	out_begin(&out);
+	for (size_t i = 0; i < files.n; i++) {
+		int rc = engine_run_file(e, files.v[i]);
+		const struct input_info *in;
+		size_t nin = engine_inputs(e, &in);
+		if (rc == 2) {
+			pi_warn("%s", in[nin - 1].error);
+			if (worst == EXIT_OK)
+				worst = EXIT_UNREADABLE;
+		} else if (rc == 1) {
+			worst = EXIT_PARTIAL;
+		}
+	}
+	engine_finish(e);
+	out_end(&out, e);
+	if (dnsq) {
+		FILE *q = fopen(dnsq, "w");
+		if (!q) {
+			fprintf(stderr, "pinspect: %s: cannot write: %s\n", dnsq, strerror(errno));
+			worst = EXIT_INTERNAL;
+		} else {
+			dns_write_queries_tsv(engine_dns(e), q);
+			fclose(q);
+		}
+	}
+	if (ferror(out.f) || (out.f != stdout && fclose(out.f) != 0)) {
+		fprintf(stderr, "pinspect: %s: write error\n", outpath ? outpath : "standard output");
+		worst = EXIT_INTERNAL;
+	}
+	engine_free(e);
+	for (size_t i = 0; i < files.n; i++)
+		free(files.v[i]);
+	free(files.v);
+	return worst;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("pinspect %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "analyze") == 0 || strcmp(argv[1], "analyse") == 0)
+		return cmd_analyze(argc - 1, argv + 1);
+	fprintf(stderr, "pinspect: unknown command '%s'\n", argv[1]);
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}

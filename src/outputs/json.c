@@ -1,0 +1,214 @@
+/* json.c: the pinspect/1 JSON document (DESIGN.md; doc/json-schema.md).
+ *
+ * Written in one pass: "connections" stream out as the engine finishes
+ * them, then "inputs", "dns", "names", "limits" once the run is over.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/dnsmap.h"
+#include "common/util.h"
+#include "outputs/output.h"
+
+void json_begin(struct out_ctx *o)
+{
+	jw_init(&o->jw, o->f, o->pretty);
+	jw_obj_open(&o->jw);
+	jw_kstr(&o->jw, "schema", "pinspect/1");
+	jw_kstr(&o->jw, "generator", o->version);
+	jw_key(&o->jw, "connections");
+	jw_arr_open(&o->jw);
+}
+
+static void kstr_or_null(struct jw *w, const char *k, const char *v)
+{
+	jw_key(w, k);
+	if (v && *v)
+		jw_str(w, v);
+	else
+		jw_null(w);
+}
+
+void json_conn(struct out_ctx *o, const struct conn_out *x)
+{
+	struct jw *w = &o->jw;
+	const struct conn *c = x->c;
+	char buf[64];
+
+	jw_obj_open(w);
+	jw_kuint(w, "input", c->input);
+	jw_kuint(w, "tcp_stream", c->stream);
+	jw_kstr(w, "client", x->client);
+	jw_kstr(w, "server", x->server);
+	kstr_or_null(w, "sni", c->sni);
+	kstr_or_null(w, "name", x->name);
+	jw_kstr(w, "name_source", x->name_source);
+	jw_key(w, "dns_chain");
+	jw_arr_open(w);
+	for (int i = 0; i < x->nchain; i++)
+		jw_str(w, x->chain[i]);
+	jw_arr_close(w);
+	kstr_or_null(w, "tls_version", out_version_name(c->version));
+	jw_key(w, "tls_version_code");
+	if (c->version) {
+		snprintf(buf, sizeof(buf), "0x%04x", c->version);
+		jw_str(w, buf);
+	} else {
+		jw_null(w);
+	}
+	jw_kstr(w, "verdict", verdict_name(c->verdict));
+	kstr_or_null(w, "alert", out_alert_name(c));
+	jw_key(w, "alert_from");
+	if (c->has_alert)
+		jw_str(w, c->alert_from_server ? "server" : "client");
+	else
+		jw_null(w);
+	jw_key(w, "frames");
+	jw_arr_open(w);
+	for (int i = 0; i < c->nframes; i++)
+		jw_uint(w, c->frames[i]);
+	jw_arr_close(w);
+	jw_key(w, "reaction_ms");
+	if (c->reaction_ms >= 0)
+		jw_double(w, c->reaction_ms, 3);
+	else
+		jw_null(w);
+	kstr_or_null(w, "reason", c->reason);
+	kstr_or_null(w, "app", x->app);
+	kstr_or_null(w, "category", x->category);
+	kstr_or_null(w, "ja3", c->ja3);
+	kstr_or_null(w, "alpn", c->alpn);
+	out_stream_filter(c, buf, sizeof(buf));
+	jw_kstr(w, "wireshark_filter", buf);
+	jw_kuint(w, "first_frame", c->first_frame);
+	/* the raw facts, comparable with tshark's fields */
+	jw_key(w, "tls");
+	jw_obj_open(w);
+	jw_kbool(w, "client_hello", c->saw_ch);
+	jw_kbool(w, "server_hello", c->saw_sh);
+	jw_kbool(w, "hello_retry", c->hrr);
+	jw_kbool(w, "certificate", c->saw_cert);
+	jw_kuint(w, "cert_count", c->cert_count);
+	jw_key(w, "cipher");
+	if (c->saw_sh) {
+		snprintf(buf, sizeof(buf), "0x%04x", c->cipher);
+		jw_str(w, buf);
+	} else {
+		jw_null(w);
+	}
+	jw_key(w, "alerts");
+	jw_arr_open(w);
+	{
+		const char *p = c->alerts;
+		while (*p) {
+			const char *q = strchr(p, ',');
+			size_t n = q ? (size_t)(q - p) : strlen(p);
+			jw_strn(w, p, n);
+			p += n + (q ? 1 : 0);
+		}
+	}
+	jw_arr_close(w);
+	jw_kuint(w, "appdata_c2s", c->appdata_c2s);
+	jw_kuint(w, "appdata_s2c", c->appdata_s2c);
+	jw_kbool(w, "client_rst", c->c_rst);
+	jw_kbool(w, "client_fin", c->c_fin);
+	jw_kbool(w, "server_rst", c->s_rst);
+	jw_kbool(w, "server_fin", c->s_fin);
+	jw_key(w, "client_rst_after_sh_ms");
+	if (c->rst_after_sh_ms >= 0)
+		jw_double(w, c->rst_after_sh_ms, 3);
+	else
+		jw_null(w);
+	jw_obj_close(w);
+	jw_obj_close(w);
+}
+
+static void write_inputs(struct jw *w, struct engine *e)
+{
+	const struct input_info *in;
+	size_t n = engine_inputs(e, &in);
+	jw_key(w, "inputs");
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_open(w);
+		jw_kstr(w, "path", in[i].path);
+		kstr_or_null(w, "format", in[i].format);
+		jw_kbool(w, "gzip", in[i].gzipped);
+		jw_kuint(w, "packets", in[i].packets);
+		jw_kuint(w, "bytes", in[i].bytes);
+		jw_kuint(w, "undecoded", in[i].undecoded);
+		jw_kstr(w, "status", in[i].status == 0 ? "complete" : in[i].status == 1 ? "partial" : "unreadable");
+		kstr_or_null(w, "error", in[i].error);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+}
+
+static void write_names(struct jw *w, struct engine *e)
+{
+	size_t n;
+	const struct evid_name **v = evidence_sorted(engine_evidence(e), &n);
+	jw_key(w, "names");
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct evid_name *x = v[i];
+		jw_obj_open(w);
+		jw_kstr(w, "name", x->name);
+		jw_kuint(w, "connections", x->total);
+		jw_kuint(w, "failures", x->failures);
+		jw_kuint(w, "successes", x->successes);
+		jw_key(w, "verdicts");
+		jw_obj_open(w);
+		for (int k = 1; k < V_COUNT; k++)
+			if (x->verdicts[k])
+				jw_kuint(w, verdict_name((enum verdict)k), x->verdicts[k]);
+		jw_obj_close(w);
+		jw_kuint(w, "clients", x->nclients);
+		kstr_or_null(w, "app", x->app);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+}
+
+static void write_limits(struct jw *w, struct engine *e)
+{
+	const struct pi_caps *c = engine_caps(e);
+	jw_key(w, "limits");
+	jw_obj_open(w);
+	jw_kuint(w, "flows_evicted", c->flows_evicted);
+	jw_kuint(w, "reassembly_bytes_dropped", c->reasm_dropped);
+	jw_kuint(w, "reassembly_gaps", c->reasm_gaps);
+	jw_kuint(w, "tls_messages_too_big", c->tls_msg_too_big);
+	jw_kuint(w, "fragments_dropped", c->frag_dropped);
+	jw_kuint(w, "dns_names_dropped", c->dns_names_dropped);
+	jw_kuint(w, "packets_truncated", c->packets_truncated);
+	jw_kuint(w, "packets_undecoded", c->packets_undecoded);
+	jw_kuint(w, "names_dropped", evidence_dropped(engine_evidence(e)));
+	jw_obj_close(w);
+}
+
+void json_end(struct out_ctx *o, struct engine *e)
+{
+	struct jw *w = &o->jw;
+	const struct engine_stats *st = engine_stats(e);
+	jw_arr_close(w); /* connections */
+	write_inputs(w, e);
+	jw_key(w, "dns");
+	dns_write_json(engine_dns(e), w);
+	write_names(w, e);
+	jw_key(w, "summary");
+	jw_obj_open(w);
+	jw_kuint(w, "packets", st->packets);
+	jw_kuint(w, "tls_connections", st->tls_conns);
+	jw_key(w, "verdicts");
+	jw_obj_open(w);
+	for (int k = 1; k < V_COUNT; k++)
+		jw_kuint(w, verdict_name((enum verdict)k), st->verdicts[k]);
+	jw_obj_close(w);
+	jw_obj_close(w);
+	write_limits(w, e);
+	jw_obj_close(w);
+	if (!o->pretty)
+		fputc('\n', o->f);
+}

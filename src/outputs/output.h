@@ -1,0 +1,48 @@
+/* output.h: what pinspect writes: the human report, JSON (schema
+ * pinspect/1, doc/json-schema.md) and CSV of connections.
+ *
+ * Connections are written as they finish (out_conn is the engine's sink);
+ * everything that needs the whole run (names, DNS, inputs) is written by
+ * out_end.
+ */
+#ifndef PI_OUTPUT_H
+#define PI_OUTPUT_H
+
+#include <stdio.h>
+
+#include "outputs/jw.h"
+#include "pipeline.h"
+
+enum out_format { OUT_REPORT = 0, OUT_JSON, OUT_CSV };
+
+struct out_ctx {
+	FILE *f;
+	enum out_format format;
+	int color;          /* ANSI colour (a TTY, and NO_COLOR unset) */
+	int pretty;         /* indented JSON */
+	struct jw jw;
+	unsigned long long nconns;
+	const char *version;
+};
+
+void out_begin(struct out_ctx *o);
+/* The engine's sink: one finished connection. */
+void out_conn(void *ctx, const struct conn_out *c);
+void out_end(struct out_ctx *o, struct engine *e);
+
+/* Per-format parts (report.c, json.c, csv.c). */
+void report_end(struct out_ctx *o, struct engine *e);
+void json_begin(struct out_ctx *o);
+void json_conn(struct out_ctx *o, const struct conn_out *c);
+void json_end(struct out_ctx *o, struct engine *e);
+void csv_begin(struct out_ctx *o);
+void csv_conn(struct out_ctx *o, const struct conn_out *c);
+
+/* Shared formatting. */
+const char *out_version_name(uint16_t v); /* "TLS 1.2" or NULL when 0 */
+/* The decisive alert's IANA name, or NULL. */
+const char *out_alert_name(const struct conn *c);
+/* Wireshark display filter for one connection: "tcp.stream eq N". */
+void out_stream_filter(const struct conn *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,49 @@
+/* output_common.c: dispatch to the chosen format, shared formatting. */
+#include "outputs/output.h"
+
+#include <stdio.h>
+
+#include "dissectors/tls.h"
+
+void out_begin(struct out_ctx *o)
+{
+	o->nconns = 0;
+	if (o->format == OUT_JSON)
+		json_begin(o);
+	else if (o->format == OUT_CSV)
+		csv_begin(o);
+}
+
+void out_conn(void *ctx, const struct conn_out *c)
+{
+	struct out_ctx *o = ctx;
+	o->nconns++;
+	if (o->format == OUT_JSON)
+		json_conn(o, c);
+	else if (o->format == OUT_CSV)
+		csv_conn(o, c);
+}
+
+void out_end(struct out_ctx *o, struct engine *e)
+{
+	if (o->format == OUT_JSON)
+		json_end(o, e);
+	else if (o->format == OUT_REPORT)
+		report_end(o, e);
+	fflush(o->f);
+}
+
+const char *out_version_name(uint16_t v)
+{
+	return v ? tls_version_name(v) : NULL;
+}
+
+const char *out_alert_name(const struct conn *c)
+{
+	return c->has_alert ? tls_alert_name(c->alert_desc) : NULL;
+}
+
+void out_stream_filter(const struct conn *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "tcp.stream eq %llu", (unsigned long long)c->stream);
+}

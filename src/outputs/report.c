@@ -1,0 +1,190 @@
+/* report.c: the human report: a short summary first, then names with
+ * failures first, then the evidence per name, DNS, inputs and limits.
+ * Colour only when asked (a TTY without NO_COLOR); names from the wire are
+ * escaped so a hostile SNI cannot move the cursor.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/dnsmap.h"
+#include "common/util.h"
+#include "dissectors/tls.h"
+#include "outputs/output.h"
+
+#define MAX_NAMES_TABLE 40
+
+static const char *col(const struct out_ctx *o, enum verdict v)
+{
+	if (!o->color)
+		return "";
+	if (v == V_HEALTHY)
+		return "\033[32m";
+	if (verdict_is_rejection(v))
+		return "\033[1;31m";
+	return "\033[33m";
+}
+
+static const char *bold(const struct out_ctx *o)
+{
+	return o->color ? "\033[1m" : "";
+}
+
+static const char *off(const struct out_ctx *o)
+{
+	return o->color ? "\033[0m" : "";
+}
+
+/* Wire text made safe for a terminal. */
+static void safe(const char *s, char *buf, size_t len)
+{
+	pi_printable(buf, len, (const uint8_t *)s, strlen(s));
+}
+
+static void signatures(const struct evid_name *n, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int k = 1; k < V_COUNT && o < len; k++) {
+		if (!n->verdicts[k] || k == V_HEALTHY)
+			continue;
+		int w = snprintf(buf + o, len - o, "%s%s x%" PRIu64, o ? ", " : "",
+		                 verdict_name((enum verdict)k), n->verdicts[k]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static void summary(struct out_ctx *o, struct engine *e)
+{
+	const struct engine_stats *st = engine_stats(e);
+	const struct input_info *in;
+	size_t nin = engine_inputs(e, &in);
+	uint64_t rejected = 0;
+	for (int k = 1; k < V_COUNT; k++)
+		if (verdict_is_rejection((enum verdict)k))
+			rejected += st->verdicts[k];
+
+	fprintf(o->f, "%spinspect%s %s: %zu input%s, %" PRIu64 " packets, %" PRIu64 " TLS connections",
+	        bold(o), off(o), o->version, nin, nin == 1 ? "" : "s", st->packets, st->tls_conns);
+	if (st->tls_conns)
+		fprintf(o->f, ", %s%" PRIu64 " rejected by the client%s", rejected ? col(o, V_RST_AFTER_HELLO) : "",
+		        rejected, rejected ? off(o) : "");
+	fputc('\n', o->f);
+	if (st->tls_conns) {
+		fputs("Verdicts:", o->f);
+		int first = 1;
+		for (int k = 1; k < V_COUNT; k++) {
+			if (!st->verdicts[k])
+				continue;
+			fprintf(o->f, "%s %s%s%s %" PRIu64, first ? "" : ",", col(o, (enum verdict)k),
+			        verdict_name((enum verdict)k), off(o), st->verdicts[k]);
+			first = 0;
+		}
+		fputc('\n', o->f);
+	}
+}
+
+static void names_table(struct out_ctx *o, const struct evid_name **v, size_t n)
+{
+	char name[80], sig[160];
+	if (!n)
+		return;
+	fprintf(o->f, "\n%sNames, failures first%s\n", bold(o), off(o));
+	fprintf(o->f, "  %-44s %5s %5s %5s  %s\n", "NAME", "FAIL", "OK", "ALL", "SIGNATURES");
+	for (size_t i = 0; i < n && i < MAX_NAMES_TABLE; i++) {
+		const struct evid_name *x = v[i];
+		safe(x->name, name, sizeof(name));
+		signatures(x, sig, sizeof(sig));
+		fprintf(o->f, "  %s%-44s%s %5" PRIu64 " %5" PRIu64 " %5" PRIu64 "  %s\n",
+		        x->failures ? col(o, V_RST_AFTER_HELLO) : "", name, x->failures ? off(o) : "",
+		        x->failures, x->successes, x->total, sig[0] ? sig : "-");
+	}
+	if (n > MAX_NAMES_TABLE)
+		fprintf(o->f, "  ... %zu more names (see --format json)\n", n - MAX_NAMES_TABLE);
+}
+
+static void details(struct out_ctx *o, const struct evid_name **v, size_t n)
+{
+	char name[300], buf[300];
+	int shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct evid_name *x = v[i];
+		if (!x->nexamples || x->failures + x->verdicts[V_SERVER_ABORT] + x->verdicts[V_OTHER_ALERT] == 0)
+			continue;
+		if (!shown++)
+			fprintf(o->f, "\n%sEvidence%s\n", bold(o), off(o));
+		safe(x->name, name, sizeof(name));
+		fprintf(o->f, "  %s%s%s", bold(o), name, off(o));
+		if (x->sni[0]) {
+			safe(x->sni, buf, sizeof(buf));
+			fprintf(o->f, "  (SNI %s)", buf);
+		}
+		if (x->app[0])
+			fprintf(o->f, "  app %s", x->app);
+		fprintf(o->f, "  clients %u%s", x->nclients, x->clients_overflow ? "+" : "");
+		for (int k = 0; k < x->nversions; k++)
+			fprintf(o->f, "%s%s", k ? "/" : "  ", tls_version_name(x->versions[k]));
+		fputc('\n', o->f);
+		if (x->chain[0]) {
+			safe(x->chain, buf, sizeof(buf));
+			fprintf(o->f, "    DNS: %s\n", buf);
+		}
+		for (int k = 0; k < x->nexamples; k++) {
+			const struct evid_example *ex = &x->examples[k];
+			char frames[80] = "";
+			size_t fo = 0;
+			for (int j = 0; j < ex->nframes && fo < sizeof(frames); j++) {
+				int w = snprintf(frames + fo, sizeof(frames) - fo, "%s%" PRIu64, j ? "," : "", ex->frames[j]);
+				if (w < 0)
+					break;
+				fo += (size_t)w;
+			}
+			fprintf(o->f, "    %s%-16s%s %s -> %s  stream %" PRIu64, col(o, ex->verdict),
+			        verdict_name(ex->verdict), off(o), ex->client, ex->server, ex->stream);
+			if (ex->has_alert)
+				fprintf(o->f, "  %s alert %s", ex->alert_from_server ? "server" : "client",
+				        tls_alert_name(ex->alert_desc));
+			if (frames[0])
+				fprintf(o->f, "  frames %s", frames);
+			if (ex->reaction_ms >= 0)
+				fprintf(o->f, "  %.1f ms after the server flight", ex->reaction_ms);
+			fprintf(o->f, "  [tcp.stream eq %" PRIu64 "%s]\n", ex->stream, ex->input ? ", input #" : "");
+		}
+	}
+}
+
+static void inputs_and_limits(struct out_ctx *o, struct engine *e)
+{
+	const struct input_info *in;
+	size_t nin = engine_inputs(e, &in);
+	const struct pi_caps *c = engine_caps(e);
+	fprintf(o->f, "\n%sInputs%s\n", bold(o), off(o));
+	for (size_t i = 0; i < nin; i++) {
+		char p[300];
+		safe(in[i].path, p, sizeof(p));
+		fprintf(o->f, "  #%zu %s: %s%s, %" PRIu64 " packets%s%s\n", i, p,
+		        in[i].format && *in[i].format ? in[i].format : "unreadable", in[i].gzipped ? " (gzip)" : "",
+		        in[i].packets, in[i].error[0] ? "; stopped: " : "", in[i].error);
+	}
+	if (c->flows_evicted || c->reasm_dropped || c->tls_msg_too_big || c->frag_dropped ||
+	    c->dns_names_dropped || c->packets_truncated || c->reasm_gaps)
+		fprintf(o->f,
+		        "  limits: %" PRIu64 " flows evicted, %" PRIu64 " reassembly bytes dropped, %" PRIu64
+		        " gaps in streams, %" PRIu64 " oversized TLS messages, %" PRIu64 " fragments dropped, %" PRIu64
+		        " DNS names not kept, %" PRIu64 " packets cut by snaplen\n",
+		        c->flows_evicted, c->reasm_dropped, c->reasm_gaps, c->tls_msg_too_big, c->frag_dropped,
+		        c->dns_names_dropped, c->packets_truncated);
+}
+
+void report_end(struct out_ctx *o, struct engine *e)
+{
+	size_t n;
+	const struct evid_name **v = evidence_sorted(engine_evidence(e), &n);
+	summary(o, e);
+	names_table(o, v, n);
+	details(o, v, n);
+	dns_write_report(engine_dns(e), o->f, o->color);
+	inputs_and_limits(o, e);
+}

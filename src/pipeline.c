@@ -1,0 +1,499 @@
+/* pipeline.c: the engine; every stage in order (see pipeline.h). */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/dnsmap.h"
+#include "capture/decode.h"
+#include "common/cur.h"
+#include "common/util.h"
+#include "dissectors/dns.h"
+#include "dissectors/tls.h"
+#include "flows/flow.h"
+#include "flows/ndpi_glue.h"
+
+/* What a TCP flow carries, as far as we can tell. */
+enum app_kind { APP_UNKNOWN = 0, APP_TLS, APP_DNS, APP_OTHER };
+
+/* A plaintext stream is re-probed for a TLS upgrade (STARTTLS, STLS...) at
+ * the start of each of its first chunks. */
+#define STARTTLS_PROBE_CHUNKS 32
+
+struct flow_app {
+	enum app_kind kind;
+	uint8_t probes[2];
+	struct conn conn;
+	struct tls_state *tls;
+	struct dns_tcp_dir *dns;        /* [2], for DNS over TCP */
+	struct ndpi_flow_state ndpi;
+	struct flow *flow;              /* back pointer while feeding */
+	struct engine *e;
+};
+
+struct engine {
+	struct engine_opts opts;
+	struct conn_sink sink;
+	struct decoder *dec;
+	struct flow_table *flows;
+	struct ndpi_ctx *ndpi;
+	struct dns_tracker *dns;
+	struct evidence *evid;
+	struct pi_caps caps;
+	struct engine_stats st;
+	struct input_info *inputs;
+	size_t ninputs;
+	int cur_input;
+	/* progress */
+	int show_progress;
+	uint64_t progress_total;
+	uint64_t last_progress_pkt;
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void endpoint_str(int ipver, const uint8_t *addr, uint16_t port, char *buf, size_t len)
+{
+	char a[48]; /* INET6_ADDRSTRLEN */
+	decode_addr_str(ipver, addr, a, sizeof(a));
+	if (ipver == 6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+/* Orient the connection record along the flow's current client. */
+static void conn_orient(struct flow *f, struct conn *c)
+{
+	c->ipver = f->ipver;
+	memcpy(c->caddr, f->addr[f->client], 16);
+	memcpy(c->saddr, f->addr[1 - f->client], 16);
+	c->cport = f->port[f->client];
+	c->sport = f->port[1 - f->client];
+}
+
+/* ---- TLS events -------------------------------------------------------- */
+
+static void on_tls_event(void *ctx, const struct tls_event *ev)
+{
+	struct flow_app *a = ctx;
+	/* the dissector is fed oriented: TLS_DIR_C2S is the client's side */
+	verdict_tls(&a->conn, ev->dir == TLS_DIR_C2S ? 0 : 1, ev, a->tls);
+	if (ev->type == TLS_EV_CLIENT_HELLO && a->e->ndpi && !a->ndpi.done &&
+	    ndpi_cached(a->e->ndpi, a->tls->ch.sni, &a->ndpi.res)) {
+		a->ndpi.done = 1; /* seen this SNI before: nDPI would say the same */
+	}
+}
+
+/* Without a SYN or SYN-ACK the client is not known for sure: the first TLS
+ * record settles it (the ClientHello's sender is the client, the
+ * ServerHello's receiver too), as Wireshark-derived truth does. */
+static void settle_client(struct flow *f, struct flow_app *a, int ep, const uint8_t *p, size_t n)
+{
+	int client;
+	if (f->client_sure || n < 6 || p[0] != TLS_CT_HANDSHAKE)
+		return;
+	if (p[5] == TLS_HS_CLIENT_HELLO)
+		client = ep;
+	else if (p[5] == TLS_HS_SERVER_HELLO)
+		client = 1 - ep;
+	else
+		return;
+	f->client_sure = 1;
+	if (client != f->client) {
+		f->client = client;
+		conn_orient(f, &a->conn);
+	}
+}
+
+/* ---- DNS over TCP ------------------------------------------------------ */
+
+struct dns_tcp_ctx {
+	struct engine *e;
+	struct flow *f;
+	int dir;
+	uint64_t frame, ts_ns;
+};
+
+static void on_dns_tcp_msg(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct dns_tcp_ctx *x = ctx;
+	struct flow *f = x->f;
+	dns_track_msg(x->e->dns, DNS_KIND_DNS, 6, f->ipver, f->addr[x->dir], f->port[x->dir],
+	              f->addr[1 - x->dir], f->port[1 - x->dir], msg, len, x->frame, x->ts_ns);
+}
+
+/* ---- flow hooks -------------------------------------------------------- */
+
+static void hook_new(void *ctx, struct flow *f, const struct decoded *d)
+{
+	struct engine *e = ctx;
+	struct flow_app *a = calloc(1, sizeof(*a));
+	(void)d;
+	if (!a)
+		return;
+	a->e = e;
+	a->flow = f;
+	verdict_init(&a->conn);
+	a->conn.input = (uint32_t)e->cur_input;
+	a->conn.stream = f->stream;
+	a->conn.first_frame = f->first_frame;
+	a->conn.first_ts = f->first_ts;
+	conn_orient(f, &a->conn);
+	f->app = a;
+}
+
+static void start_tls(struct engine *e, struct flow_app *a)
+{
+	a->tls = calloc(1, sizeof(*a->tls));
+	if (!a->tls) {
+		a->kind = APP_OTHER;
+		return;
+	}
+	tls_init(a->tls, on_tls_event, a, &e->caps);
+	a->kind = APP_TLS;
+}
+
+/* Does a chunk of a plaintext stream start a TLS handshake (an upgrade)? */
+static int starts_tls_handshake(const uint8_t *p, size_t n)
+{
+	return n >= 6 && p[0] == TLS_CT_HANDSHAKE && p[1] == 3 && p[2] <= 4 &&
+	       (p[5] == TLS_HS_CLIENT_HELLO || p[5] == TLS_HS_SERVER_HELLO);
+}
+
+static void hook_data(void *ctx, struct flow *f, int dir, const uint8_t *data, size_t len,
+                      uint64_t frame, uint64_t ts_ns)
+{
+	struct engine *e = ctx;
+	struct flow_app *a = f->app;
+	if (!a)
+		return;
+	a->flow = f;
+	if (a->kind == APP_UNKNOWN) {
+		int pr = tls_probe(data, len);
+		if (pr == PI_OK) {
+			settle_client(f, a, dir, data, len);
+			start_tls(e, a);
+		} else if (dns_probe_tcp_ports(f->port[0], f->port[1])) {
+			a->dns = calloc(2, sizeof(*a->dns));
+			a->kind = a->dns ? APP_DNS : APP_OTHER;
+		} else if (pr == PI_INVALID) {
+			a->kind = APP_OTHER;
+		} else {
+			return; /* too few bytes to tell; the next chunk decides */
+		}
+	} else if (a->kind == APP_OTHER && a->probes[dir] < STARTTLS_PROBE_CHUNKS) {
+		a->probes[dir]++;
+		if (starts_tls_handshake(data, len)) {
+			settle_client(f, a, dir, data, len);
+			start_tls(e, a);
+		}
+	}
+	if (a->kind == APP_TLS) {
+		tls_feed(a->tls, dir == f->client ? TLS_DIR_C2S : TLS_DIR_S2C, data, len, frame, ts_ns);
+	} else if (a->kind == APP_DNS) {
+		struct dns_tcp_ctx x = { e, f, dir, frame, ts_ns };
+		dns_tcp_feed(&a->dns[dir], data, len, on_dns_tcp_msg, &x);
+	}
+}
+
+static void hook_gap(void *ctx, struct flow *f, int dir, uint32_t n)
+{
+	struct flow_app *a = f->app;
+	(void)ctx;
+	if (!a)
+		return;
+	if (a->kind == APP_TLS)
+		tls_gap(a->tls, dir == f->client ? TLS_DIR_C2S : TLS_DIR_S2C, n);
+	else if (a->kind == APP_DNS)
+		dns_tcp_gap(&a->dns[dir]);
+}
+
+static void hook_packet(void *ctx, struct flow *f, int dir, const struct decoded *d,
+                        const struct packet *pkt)
+{
+	struct engine *e = ctx;
+	struct flow_app *a = f->app;
+	if (!a)
+		return;
+	a->conn.last_ts = pkt->ts_ns;
+	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done)
+		ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns);
+	verdict_tcp(&a->conn, dir == f->client ? 0 : 1, d->tcp_flags, d->paylen, pkt->frame, pkt->ts_ns);
+}
+
+static void join_chain(const char *const *chain, int n, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < n && o + 4 < len; i++) {
+		int w = snprintf(buf + o, len - o, "%s%s", i ? " > " : "", chain[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	if (o >= len)
+		buf[len - 1] = '\0';
+}
+
+static void hook_close(void *ctx, struct flow *f)
+{
+	struct engine *e = ctx;
+	struct flow_app *a = f->app;
+	if (!a)
+		return;
+	a->flow = f;
+	if (a->kind == APP_TLS && a->conn.tls_records) {
+		struct conn *c = &a->conn;
+		char client[72], server[72], chain_text[512];
+		struct dns_attr attr;
+		struct conn_out o;
+		const char *name = c->sni;
+		const char *src = c->sni[0] ? "sni" : "none";
+
+		conn_orient(f, c);
+		c->stream = f->stream;
+		verdict_finish(c);
+		e->st.tls_conns++;
+		e->st.verdicts[c->verdict]++;
+		if (e->ndpi)
+			ndpi_flow_done(e->ndpi, &a->ndpi, c->sni);
+		endpoint_str(c->ipver, c->caddr, c->cport, client, sizeof(client));
+		endpoint_str(c->ipver, c->saddr, c->sport, server, sizeof(server));
+
+		memset(&o, 0, sizeof(o));
+		memset(&attr, 0, sizeof(attr));
+		if (dns_attribute(e->dns, c->ipver, c->caddr, c->saddr, c->first_ts,
+		                  c->sni[0] ? c->sni : NULL, &attr)) {
+			o.chain = attr.chain;
+			o.nchain = attr.nchain;
+			if (!c->sni[0]) {
+				name = attr.name;
+				src = "dns";
+			} else if (strcmp(attr.name, c->sni) != 0) {
+				/* the SNI is a CDN name inside a chain: the app asked for the head */
+				name = attr.name;
+				src = "dns";
+			}
+		}
+		o.c = c;
+		o.client = client;
+		o.server = server;
+		o.name = name;
+		o.name_source = src;
+		o.app = a->ndpi.res.app;
+		o.category = a->ndpi.res.category;
+		o.input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
+		join_chain(o.chain, o.nchain, chain_text, sizeof(chain_text));
+		{
+			char addr[64];
+			const char *key = name;
+			if (!*key) {
+				decode_addr_str(c->ipver, c->saddr, addr, sizeof(addr));
+				key = addr;
+			}
+			evidence_add(e->evid, c, key, *name ? (strcmp(src, "sni") == 0 ? 2 : 1) : 0, client,
+			             server, o.app, chain_text);
+		}
+		if (e->sink.on_conn)
+			e->sink.on_conn(e->sink.ctx, &o);
+	} else if (a->ndpi.flow && e->ndpi) {
+		ndpi_flow_done(e->ndpi, &a->ndpi, NULL);
+	}
+	if (a->tls) {
+		tls_free(a->tls);
+		free(a->tls);
+	}
+	if (a->dns) {
+		dns_tcp_dir_free(&a->dns[0]);
+		dns_tcp_dir_free(&a->dns[1]);
+		free(a->dns);
+	}
+	free(a);
+	f->app = NULL;
+}
+
+/* ---- engine ------------------------------------------------------------ */
+
+struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *sink)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	struct flow_hooks hooks = { hook_new, hook_packet, hook_data, hook_gap, hook_close };
+	if (!e)
+		return NULL;
+	if (o)
+		e->opts = *o;
+	if (sink)
+		e->sink = *sink;
+	e->dec = decoder_new(&e->caps);
+	e->flows = flow_table_new(&hooks, e, &e->caps);
+	e->dns = dns_tracker_new(&e->caps);
+	e->evid = evidence_new();
+	e->inputs = calloc(PI_MAX_INPUTS, sizeof(*e->inputs));
+	if (!e->opts.no_ndpi)
+		e->ndpi = ndpi_ctx_new();
+	if (!e->dec || !e->flows || !e->dns || !e->evid || !e->inputs) {
+		engine_free(e);
+		return NULL;
+	}
+	if (e->opts.dns_query_log)
+		dns_set_query_log(e->dns, 1);
+	e->cur_input = -1;
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->flows)
+		flow_table_free(e->flows);
+	decoder_free(e->dec);
+	dns_tracker_free(e->dns);
+	evidence_free(e->evid);
+	ndpi_ctx_free(e->ndpi);
+	free(e->inputs);
+	free(e);
+}
+
+void engine_begin_input(struct engine *e, const char *label, const char *format)
+{
+	struct input_info *in;
+	if (e->ninputs >= PI_MAX_INPUTS) {
+		/* reuse the last slot: the summary of later inputs is merged */
+		in = &e->inputs[e->ninputs - 1];
+	} else {
+		in = &e->inputs[e->ninputs++];
+		memset(in, 0, sizeof(*in));
+	}
+	pi_strlcpy(in->path, label, sizeof(in->path));
+	in->format = format;
+	e->cur_input = (int)(e->ninputs - 1);
+	decoder_reset(e->dec);
+	dns_next_input(e->dns, e->cur_input);
+}
+
+void engine_packet(struct engine *e, const struct packet *pkt)
+{
+	struct input_info *in = &e->inputs[e->cur_input < 0 ? 0 : e->cur_input];
+	struct decoded d;
+	int rc;
+
+	e->st.packets++;
+	e->st.bytes += pkt->wirelen;
+	in->packets++;
+	in->bytes += pkt->wirelen;
+	if (!in->first_ts || pkt->ts_ns < in->first_ts)
+		in->first_ts = pkt->ts_ns;
+	if (pkt->ts_ns > in->last_ts)
+		in->last_ts = pkt->ts_ns;
+	if (pkt->caplen < pkt->wirelen)
+		e->caps.packets_truncated++;
+
+	rc = decode_packet(e->dec, pkt, &d);
+	if (rc != DEC_OK) {
+		if (rc != DEC_SKIP) {
+			e->caps.packets_undecoded++;
+			in->undecoded++;
+		}
+		e->st.other_packets++;
+		return;
+	}
+	if (d.proto == 6) {
+		e->st.tcp_packets++;
+		flow_input_tcp(e->flows, &d, pkt);
+	} else {
+		e->st.udp_packets++;
+		int kind = dns_probe_udp(d.payload, d.paylen, d.sport, d.dport);
+		if (kind != DNS_KIND_NONE)
+			dns_track_msg(e->dns, kind, 17, d.ipver, d.src, d.sport, d.dst, d.dport, d.payload,
+			              d.paylen, pkt->frame, pkt->ts_ns);
+	}
+}
+
+void engine_end_input(struct engine *e)
+{
+	flow_flush(e->flows);
+	size_t peak = flow_peak(e->flows);
+	if (peak > e->st.flows_peak)
+		e->st.flows_peak = peak;
+}
+
+void engine_finish(struct engine *e)
+{
+	dns_finish(e->dns);
+}
+
+static void progress(struct engine *e, struct cap_reader *r, int done)
+{
+	uint64_t size = cap_file_size(r), at = cap_raw_offset(r);
+	if (!e->show_progress || !size)
+		return;
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	fprintf(stderr, "\r%s: %3u%%  %llu packets", e->inputs[e->cur_input].path,
+	        (unsigned)(at * 100 / size), (unsigned long long)e->inputs[e->cur_input].packets);
+}
+
+int engine_run_file(struct engine *e, const char *path)
+{
+	char err[512];
+	struct cap_reader *r = cap_open(path, err, sizeof(err));
+	struct packet pkt;
+	int rc, status = 0;
+	if (!r) {
+		engine_begin_input(e, path, "");
+		pi_strlcpy(e->inputs[e->cur_input].error, err, sizeof(e->inputs[0].error));
+		e->inputs[e->cur_input].status = 2;
+		return 2;
+	}
+	engine_begin_input(e, path, cap_format(r) == CAP_PCAPNG ? "pcapng" : "pcap");
+	e->inputs[e->cur_input].gzipped = cap_gzipped(r);
+	e->show_progress = e->opts.progress && isatty(2) && cap_file_size(r) > (64u << 20);
+	while ((rc = cap_next(r, &pkt)) == CAP_PACKET) {
+		engine_packet(e, &pkt);
+		if (e->show_progress && (pkt.frame & 0xffff) == 0)
+			progress(e, r, 0);
+	}
+	progress(e, r, 1);
+	if (rc == CAP_ERROR) {
+		pi_strlcpy(e->inputs[e->cur_input].error, cap_error(r), sizeof(e->inputs[0].error));
+		e->inputs[e->cur_input].status = 1;
+		pi_warn("%s (analysed the %llu packets before it)", cap_error(r),
+		        (unsigned long long)e->inputs[e->cur_input].packets);
+		status = 1;
+	}
+	cap_close(r);
+	engine_end_input(e);
+	return status;
+}
+
+size_t engine_inputs(const struct engine *e, const struct input_info **out)
+{
+	*out = e->inputs;
+	return e->ninputs;
+}
+
+const struct engine_stats *engine_stats(const struct engine *e)
+{
+	return &e->st;
+}
+
+const struct pi_caps *engine_caps(const struct engine *e)
+{
+	return &e->caps;
+}
+
+struct evidence *engine_evidence(struct engine *e)
+{
+	return e->evid;
+}
+
+struct dns_tracker *engine_dns(struct engine *e)
+{
+	return e->dns;
+}

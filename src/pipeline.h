@@ -1,0 +1,92 @@
+/* pipeline.h: the engine, top to bottom, one packet at a time.
+ *
+ *   capture (cap_next) -> decode (decode_packet) -> flows (flow_input_tcp)
+ *   -> dissectors (tls_feed, dns) -> analysis (verdict_*, dnsmap)
+ *   -> evidence (evidence_add) -> outputs (the connection sink)
+ *
+ * The offline analyser, the live view and the proxy drive this same engine.
+ * Connections are handed to the sink as soon as they are finalised, so
+ * memory grows with open flows, not with the file.
+ */
+#ifndef PI_PIPELINE_H
+#define PI_PIPELINE_H
+
+#include <stdint.h>
+
+#include "analysis/evidence.h"
+#include "analysis/verdict.h"
+#include "capture/capture.h"
+#include "common/limits.h"
+
+struct dns_tracker;
+
+/* A finished TLS connection, as the outputs see it. */
+struct conn_out {
+	const struct conn *c;
+	const char *client;      /* "ip:port" / "[ip]:port" */
+	const char *server;
+	const char *name;        /* the name the client asked for ("" if unknown) */
+	const char *name_source; /* "sni", "dns", "none" */
+	const char *const *chain; /* DNS chain from the query to the address */
+	int nchain;
+	const char *app;         /* nDPI application ("" if unknown) */
+	const char *category;    /* nDPI category */
+	const char *input_path;
+};
+
+struct conn_sink {
+	void (*on_conn)(void *ctx, const struct conn_out *o);
+	void *ctx;
+};
+
+/* One input file's summary. */
+struct input_info {
+	char path[1024];
+	const char *format;      /* "pcap", "pcapng", "" when unreadable */
+	int gzipped;
+	uint64_t packets, bytes;
+	uint64_t first_ts, last_ts;
+	uint64_t undecoded;
+	char error[512];         /* why reading stopped early ("" if it did not) */
+	int status;              /* 0 read whole, 1 partial, 2 unreadable */
+};
+
+#define PI_MAX_INPUTS 4096
+
+struct engine_stats {
+	uint64_t packets, bytes;
+	uint64_t tcp_packets, udp_packets, other_packets;
+	uint64_t tls_conns;
+	uint64_t verdicts[V_COUNT];
+	uint64_t flows_peak;
+};
+
+struct engine;
+
+struct engine_opts {
+	int no_ndpi;           /* skip nDPI classification */
+	int dns_query_log;     /* keep per-query rows for dns_write_queries_tsv */
+	int progress;          /* draw a progress line on stderr */
+};
+
+struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *sink);
+void engine_free(struct engine *e);
+
+/* Read a whole capture file through the engine. Returns 0 (read whole),
+ * 1 (read in part: a warning was printed), 2 (unreadable: nothing read). */
+int engine_run_file(struct engine *e, const char *path);
+
+/* For live capture and tests: feed packets of one input yourself. */
+void engine_begin_input(struct engine *e, const char *label, const char *format);
+void engine_packet(struct engine *e, const struct packet *pkt);
+void engine_end_input(struct engine *e);
+/* After the last input: settle DNS. */
+void engine_finish(struct engine *e);
+
+size_t engine_inputs(const struct engine *e, const struct input_info **out);
+const struct engine_stats *engine_stats(const struct engine *e);
+const struct pi_caps *engine_caps(const struct engine *e);
+struct evidence *engine_evidence(struct engine *e);
+struct dns_tracker *engine_dns(struct engine *e);
+
+#endif

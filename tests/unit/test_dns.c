@@ -1,0 +1,708 @@
+/* test_dns.c: DNS parser, TCP framing and tracker (dissectors/dns.c,
+ * src/analysis/dnsmap.c). Real messages come from the public corpus
+ * (tshark -e udp.payload / tcp.payload) and from dnsmasq answers captured on
+ * the loopback (HTTPS record, CNAME, 0.0.0.0 block answer).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/dnsmap.h"
+#include "common/util.h"
+#include "dissectors/dns.h"
+#include "outputs/jw.h"
+#include "unit.h"
+
+/* ndpi-KakaoTalk_chat.pcap frame 109: query A graph.facebook.com */
+static const char *KAKAO_Q =
+	"aa87010000010000000000000567726170680866616365626f6f6b03636f6d0000010001";
+/* frame 117: graph.facebook.com CNAME api.facebook.com CNAME
+ * star.c10r.facebook.com A 31.13.68.70 (TTL 17), compressed names */
+static const char *KAKAO_R =
+	"aa87818000010003000000000567726170680866616365626f6f6b03636f6d0000010001c00c00050001"
+	"00000571000603617069c012c0300005000100000576000c04737461720463313072c012c04200010001"
+	"0000001100041f0d4446";
+/* frames 90/98: api.facebook.com -> star.c10r.facebook.com A 31.13.68.84 */
+static const char *API_Q = "27c001000001000000000000036170690866616365626f6f6b03636f6d0000010001";
+static const char *API_R =
+	"27c081800001000200000000036170690866616365626f6f6b03636f6d0000010001c00c00050001000003"
+	"eb000c04737461720463313072c010c02e000100010000000900041f0d4454";
+/* zeek-pcapng-multi-interface.pcapng frame 2: chain of 3 CNAMEs, A, OPT */
+static const char *APPLE_R =
+	"4fe88180000100040000000103777777056170706c6503636f6d0000010001c00c000500010000010f001a"
+	"0d7777772d6170706c652d636f6d0176076161706c696d67c016c02b000500010000010f001b0377777705"
+	"6170706c6503636f6d07656467656b6579036e657400c051000500010000010f0019056536383538056473"
+	"6365390a616b616d616965646765c067c0780001000100000009000417c2651800002904d0000000000000";
+/* ndpi-dns_ambiguous_names.pcap frame 12: NXDOMAIN, SOA in authority, OPT */
+static const char *NX_R =
+	"b56281830001000000010001012a057465616d73096d6963726f736f667403636f6d0000010001c0140006"
+	"00010000012b003e076e73312d32303509617a7572652d646e73c01e13617a757265646e732d686f73746d"
+	"6173746572c0140000000100000e100000012c0024ea000000012c0000290200000000000000";
+/* zeek-pcapng-multi-interface.pcapng frame 6: 4 AAAA */
+static const char *AAAA_R =
+	"00058180000100040000000006676f6f676c6503636f6d00001c0001c00c001c00010000007000102607f8"
+	"b0402320070000000000000066c00c001c00010000007000102607f8b040232007000000000000008bc00c"
+	"001c00010000007000102607f8b0402320070000000000000071c00c001c00010000007000102607f8b040"
+	"232007000000000000008a";
+/* tcpdump-dns_udp_2.pcap frame 2: response cut by snaplen 98 inside answer 2 */
+static const char *CUT_R =
+	"593485000001000200020005037777770774637064756d70036f72670000010001c00c000100010000003c"
+	"0004c08b2e42c00c0001000100";
+/* dnsmasq: svc.example.com HTTPS 1 . alpn="h2,h3" ipv4hint=192.0.2.1,192.0.2.2 ech */
+static const char *HTTPS_R =
+	"7bab8580000100010000000003737663076578616d706c6503636f6d0000410001c00c0041000100000000"
+	"00210001000001000602683202683300040008c0000201c0000202000500040a0b0c0d";
+/* dnsmasq: blocked.example.com A 0.0.0.0 (address=/blocked.example.com/0.0.0.0) */
+static const char *BLOCK_Q =
+	"d20e0120000100000000000007626c6f636b6564076578616d706c6503636f6d0000010001";
+static const char *BLOCK_R =
+	"d20e8580000100010000000007626c6f636b6564076578616d706c6503636f6d0000010001c00c00010001"
+	"00000000000400000000";
+/* tcpdump-dns_tcp.pcap frames 4 and 6: TCP payloads with the length prefix */
+static const char *TCP_Q =
+	"0038431901200001000000000001037777770774637064756d70036f72670000010001000029100000000000"
+	"000c000a00088f06be7d691442f0";
+static const char *TCP_R =
+	"00e0431985000001000200020005037777770774637064756d70036f72670000010001c00c000100010000"
+	"003c0004c08b2e42c00c000100010000003c0004c6c75868c01000020001000151800012036e6963097361"
+	"6e64656c6d616e02636100c0100002000100015180001203736e7308636f6f7065726978036e657400c04d"
+	"000100010000012c0004d157f912c04d001c00010000012c00102607f0b0000f000000000000babef00dc0"
+	"6b0001000100001c200004616b850fc06b001c000100001c20001026003c0300000000f03c91fffe96e8ef"
+	"0000291000000000000000";
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	while (h[0] && h[1] && n < cap) {
+		unsigned v;
+		sscanf(h, "%2x", &v);
+		out[n++] = (uint8_t)v;
+		h += 2;
+	}
+	return n;
+}
+
+static struct dns_msg M; /* big: keep it off the stack */
+
+static const char *name_of(const struct dns_msg *m, uint16_t off)
+{
+	static char buf[DNS_NAME_TEXT_MAX];
+	dns_name_text(m->buf, m->len, off, buf, sizeof buf, 1);
+	return buf;
+}
+
+static void test_parse_real(void)
+{
+	uint8_t b[1024];
+	size_t n;
+
+	n = unhex(KAKAO_Q, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.id, 0xaa87);
+	CHECK_EQ_INT(M.qr, 0);
+	CHECK_EQ_INT(M.rd, 1);
+	CHECK_EQ_INT(M.qdcount, 1);
+	CHECK_EQ_STR(name_of(&M, M.qname), "graph.facebook.com");
+	CHECK_EQ_INT(M.qtype, 1);
+	CHECK_EQ_INT(M.end, n);
+
+	n = unhex(KAKAO_R, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.qr, 1);
+	CHECK_EQ_INT(M.ra, 1);
+	CHECK_EQ_INT(M.rcode, 0);
+	CHECK_EQ_INT(M.nan, 3);
+	CHECK_EQ_INT(M.an[0].type, DNS_T_CNAME);
+	CHECK_EQ_STR(name_of(&M, M.an[0].name), "graph.facebook.com");
+	CHECK_EQ_STR(name_of(&M, M.an[0].u.target), "api.facebook.com");
+	CHECK_EQ_STR(name_of(&M, M.an[1].name), "api.facebook.com");
+	CHECK_EQ_STR(name_of(&M, M.an[1].u.target), "star.c10r.facebook.com");
+	CHECK_EQ_INT(M.an[2].type, DNS_T_A);
+	CHECK(M.an[2].rdata_ok && !memcmp(M.an[2].u.a, "\x1f\x0d\x44\x46", 4));
+	CHECK_EQ_INT(M.an[2].ttl, 17);
+	CHECK_EQ_INT(M.end, n);
+
+	n = unhex(APPLE_R, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.nan, 4);
+	CHECK_EQ_STR(name_of(&M, M.an[2].u.target), "e6858.dsce9.akamaiedge.net");
+	CHECK_EQ_INT(M.have_opt, 1);
+	CHECK_EQ_INT(M.edns_udp, 1232);
+	CHECK_EQ_INT(M.nar, 1);
+	CHECK_EQ_INT(M.ar[0].type, DNS_T_OPT);
+
+	n = unhex(NX_R, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.rcode, 3);
+	CHECK_EQ_INT(M.ext_rcode, 3);
+	CHECK_EQ_STR(name_of(&M, M.qname), "*.teams.microsoft.com");
+	CHECK_EQ_INT(M.nan, 0);
+	CHECK_EQ_INT(M.nns, 1);
+	CHECK_EQ_INT(M.ns[0].type, DNS_T_SOA);
+	CHECK(M.ns[0].rdata_ok);
+	CHECK_EQ_STR(name_of(&M, M.ns[0].u.soa.mname), "ns1-205.azure-dns.com");
+	CHECK_EQ_STR(name_of(&M, M.ns[0].u.soa.rname), "azuredns-hostmaster.microsoft.com");
+	CHECK_EQ_INT(M.ns[0].u.soa.minimum, 300);
+	CHECK_EQ_INT(M.ns[0].u.soa.serial, 1);
+
+	n = unhex(AAAA_R, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.nan, 4);
+	CHECK_EQ_INT(M.an[3].type, DNS_T_AAAA);
+	CHECK(M.an[3].rdata_ok && M.an[3].u.aaaa[0] == 0x26 && M.an[3].u.aaaa[15] == 0x8a);
+
+	n = unhex(HTTPS_R, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.nan, 1);
+	CHECK_EQ_INT(M.an[0].type, DNS_T_HTTPS);
+	CHECK(M.an[0].rdata_ok);
+	const struct dns_svcb *s = &M.an[0].u.svcb;
+	CHECK_EQ_INT(s->priority, 1);
+	CHECK_EQ_STR(name_of(&M, s->target), "");
+	CHECK_EQ_INT(s->nalpn, 2);
+	CHECK(s->alpn[0].len == 2 && !memcmp(b + s->alpn[0].off, "h2", 2));
+	CHECK(s->alpn[1].len == 2 && !memcmp(b + s->alpn[1].off, "h3", 2));
+	CHECK_EQ_INT(s->nv4, 2);
+	CHECK(!memcmp(s->v4[0], "\xc0\x00\x02\x01", 4) && !memcmp(s->v4[1], "\xc0\x00\x02\x02", 4));
+	CHECK_EQ_INT(s->ech, 1);
+	CHECK_EQ_INT(s->nv6, 0);
+
+	/* an HTTPS alpn whose id length overruns its value: decoded, flagged */
+	size_t alpn_len_at = n - 33 + 7; /* RDATA is 33 bytes: prio, root, key, len, then it */
+	CHECK_EQ_INT(b[alpn_len_at], 2);
+	b[alpn_len_at] = 3;
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_OK);
+	CHECK_EQ_INT(M.an[0].rdata_ok, 0);
+
+	/* cut by the snap length inside the second answer: first one kept */
+	n = unhex(CUT_R, b, sizeof b);
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_ETRUNC);
+	CHECK_EQ_INT(M.ancount, 2);
+	CHECK_EQ_INT(M.nan, 1);
+	CHECK(!memcmp(M.an[0].u.a, "\xc0\x8b\x2e\x42", 4));
+}
+
+static void test_names(void)
+{
+	uint8_t b[600];
+	size_t next;
+	/* header + name at 12 */
+	memset(b, 0, sizeof b);
+	b[5] = 1; /* qdcount 1 */
+
+	/* pointer to itself */
+	b[12] = 0xc0, b[13] = 12;
+	CHECK_EQ_INT(dns_name_skip(b, 14, 12, &next), DNS_EBAD);
+	CHECK_EQ_INT(dns_parse(b, 18, &M), DNS_EBAD);
+	/* two pointers to each other: 14 -> 12 -> 14 */
+	b[12] = 0xc0, b[13] = 14, b[14] = 0xc0, b[15] = 12;
+	CHECK_EQ_INT(dns_name_skip(b, 16, 14, &next), DNS_EBAD);
+	CHECK_EQ_INT(dns_name_skip(b, 16, 12, &next), DNS_EBAD);
+	/* forward pointer (target exists, but after the name) */
+	b[12] = 0xc0, b[13] = 16, b[14] = 0, b[15] = 0, b[16] = 1, b[17] = 'a', b[18] = 0;
+	CHECK_EQ_INT(dns_name_skip(b, 19, 12, &next), DNS_EBAD);
+	/* pointer past the end */
+	b[12] = 0xff, b[13] = 0xff;
+	CHECK_EQ_INT(dns_name_skip(b, 19, 12, &next), DNS_EBAD);
+	/* a valid backwards pointer: name at 20 points at "a" at 16 */
+	b[16] = 1, b[17] = 'A', b[18] = 0, b[20] = 1, b[21] = 'x', b[22] = 0xc0, b[23] = 16;
+	CHECK_EQ_INT(dns_name_skip(b, 24, 20, &next), DNS_OK);
+	CHECK_EQ_INT(next, 24);
+	char txt[DNS_NAME_TEXT_MAX];
+	CHECK_EQ_INT(dns_name_text(b, 24, 20, txt, sizeof txt, 0), 3);
+	CHECK_EQ_STR(txt, "x.A");
+	dns_name_text(b, 24, 20, txt, sizeof txt, 1);
+	CHECK_EQ_STR(txt, "x.a");
+	/* label of 64 bytes (0x40: a reserved label type) */
+	b[12] = 64;
+	memset(b + 13, 'a', 64);
+	b[77] = 0;
+	CHECK_EQ_INT(dns_name_skip(b, 78, 12, &next), DNS_EBAD);
+	/* 63 is fine */
+	b[12] = 63;
+	b[76] = 0;
+	CHECK_EQ_INT(dns_name_skip(b, 78, 12, &next), DNS_OK);
+	CHECK_EQ_INT(next, 77);
+	/* name over 255 bytes: 5 labels of 63 */
+	for (int i = 0; i < 5; i++) {
+		b[12 + i * 64] = 63;
+		memset(b + 13 + i * 64, 'b', 63);
+	}
+	b[12 + 5 * 64] = 0;
+	CHECK_EQ_INT(dns_name_skip(b, 12 + 5 * 64 + 1, 12, &next), DNS_EBAD);
+	/* 4 labels of 63 = 256 with the root byte: still too long; 3x63+61 ok */
+	b[12 + 4 * 64] = 0;
+	CHECK_EQ_INT(dns_name_skip(b, 12 + 4 * 64 + 1, 12, &next), DNS_EBAD);
+	b[12 + 3 * 64] = 61;
+	b[12 + 3 * 64 + 62] = 0;
+	CHECK_EQ_INT(dns_name_skip(b, 12 + 3 * 64 + 63, 12, &next), DNS_OK);
+	/* a long chain of backward pointers: stopped by the hop cap */
+	memset(b, 0, sizeof b);
+	b[12] = 0;
+	for (int i = 0; i < 100; i++) {
+		b[14 + 2 * i] = 0xc0;
+		b[15 + 2 * i] = (uint8_t)(12 + 2 * i);
+	}
+	CHECK_EQ_INT(dns_name_skip(b, 214, 212, &next), DNS_EBAD);
+	CHECK_EQ_INT(dns_name_skip(b, 214, 14 + 2 * 30, &next), DNS_OK);
+	/* escaping: space, '.', '\\', 0xff, upper case */
+	uint8_t e[] = { 6, 'A', ' ', '.', '\\', 0xff, 'z', 0 };
+	CHECK_EQ_INT(dns_name_text(e, sizeof e, 0, txt, sizeof txt, 1), 18);
+	CHECK_EQ_STR(txt, "a\\032\\046\\092\\255z");
+	/* root */
+	uint8_t r0[] = { 0 };
+	CHECK_EQ_INT(dns_name_text(r0, 1, 0, txt, sizeof txt, 1), 0);
+	CHECK_EQ_STR(txt, "");
+	/* a tiny output buffer stays terminated */
+	CHECK_EQ_INT(dns_name_text(e, sizeof e, 0, txt, 3, 1), 1); /* "a", then \032 no longer fits */
+	CHECK_EQ_STR(txt, "a");
+}
+
+static void test_counts(void)
+{
+	uint8_t b[64];
+	/* header claims 65535 answers, message has one question */
+	size_t n = unhex(KAKAO_Q, b, sizeof b);
+	b[6] = 0xff, b[7] = 0xff;
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_ETRUNC);
+	CHECK_EQ_INT(M.nq_parsed, 1);
+	/* 65535 questions */
+	b[4] = 0xff, b[5] = 0xff, b[6] = 0, b[7] = 0;
+	CHECK_EQ_INT(dns_parse(b, n, &M), DNS_ETRUNC);
+	CHECK(dns_probe_udp(b, n, 40000, 40001) == DNS_KIND_NONE);
+	/* header only */
+	CHECK_EQ_INT(dns_parse(b, 12, &M), DNS_ETRUNC);
+	CHECK_EQ_INT(dns_parse(b, 3, &M), DNS_ETRUNC);
+	CHECK_EQ_INT(M.have_hdr, 0);
+	CHECK_EQ_INT(dns_parse(b, 0, &M), DNS_ETRUNC);
+}
+
+/* Every prefix of real messages, and random byte flips: never a crash
+ * (run under ASan/UBSan), only the full message parses OK. */
+static void test_truncation_and_fuzz(void)
+{
+	const char *msgs[] = { KAKAO_R, APPLE_R, NX_R, AAAA_R, HTTPS_R, CUT_R };
+	uint8_t b[1024], c[1024];
+	int bad = 0;
+	for (size_t k = 0; k < sizeof msgs / sizeof msgs[0]; k++) {
+		size_t n = unhex(msgs[k], b, sizeof b);
+		for (size_t cut = 0; cut < n; cut++) {
+			memcpy(c, b, cut); /* exact-size copy: ASan sees any overread */
+			uint8_t *heap = malloc(cut ? cut : 1);
+			memcpy(heap, c, cut);
+			int rc = dns_parse(heap, cut, &M);
+			if (rc == DNS_OK && k != 5 && M.end != cut)
+				bad++;
+			(void)dns_probe_udp(heap, cut, 1000, 2000);
+			free(heap);
+		}
+		srand(7 + (unsigned)k);
+		for (int it = 0; it < 3000; it++) {
+			memcpy(c, b, n);
+			for (int f = 0; f < 1 + it % 4; f++)
+				c[(size_t)rand() % n] = (uint8_t)rand();
+			uint8_t *heap = malloc(n);
+			memcpy(heap, c, n);
+			if (dns_parse(heap, n, &M) == DNS_OK || M.status == DNS_ETRUNC) {
+				for (int i = 0; i < M.nan; i++) { /* every kept name decodes */
+					char txt[DNS_NAME_TEXT_MAX];
+					if (dns_name_text(heap, n, M.an[i].name, txt, sizeof txt, 1) < 0)
+						bad++;
+				}
+			}
+			free(heap);
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
+static void test_probe(void)
+{
+	uint8_t b[1024];
+	size_t n = unhex(KAKAO_Q, b, sizeof b);
+	CHECK_EQ_INT(dns_probe_udp(b, n, 19582, 53), DNS_KIND_DNS);
+	CHECK_EQ_INT(dns_probe_udp(b, n, 53, 19582), DNS_KIND_DNS);
+	CHECK_EQ_INT(dns_probe_udp(b, n, 5353, 5353), DNS_KIND_MDNS);
+	CHECK_EQ_INT(dns_probe_udp(b, n, 5355, 40000), DNS_KIND_LLMNR);
+	CHECK_EQ_INT(dns_probe_udp(b, n, 5353, 53), DNS_KIND_DNS); /* low port first */
+	CHECK_EQ_INT(dns_probe_udp(b, n, 40000, 40001), DNS_KIND_DNS); /* heuristic */
+	CHECK_EQ_INT(dns_probe_udp(b, n, 137, 137), DNS_KIND_NONE);
+	CHECK_EQ_INT(dns_probe_udp(b, n - 1, 40000, 40001), DNS_KIND_NONE);
+	b[n] = 0;
+	CHECK_EQ_INT(dns_probe_udp(b, n + 1, 40000, 40001), DNS_KIND_NONE); /* trailing byte */
+	n = unhex(KAKAO_R, b, sizeof b);
+	CHECK_EQ_INT(dns_probe_udp(b, n, 40000, 40001), DNS_KIND_DNS);
+	uint8_t tls[] = { 0x16, 0x03, 0x01, 0x00, 0x10, 0x01, 0, 0, 0x0c, 3, 3, 0, 0, 0, 0, 0 };
+	CHECK_EQ_INT(dns_probe_udp(tls, sizeof tls, 40000, 443), DNS_KIND_NONE);
+	CHECK_EQ_INT(dns_probe_udp(b, 0, 53, 53), DNS_KIND_NONE);
+	CHECK_EQ_INT(dns_probe_tcp_ports(40000, 53), DNS_KIND_DNS);
+	CHECK_EQ_INT(dns_probe_tcp_ports(5353, 59194), DNS_KIND_DNS);
+	CHECK_EQ_INT(dns_probe_tcp_ports(443, 59194), DNS_KIND_NONE);
+}
+
+struct tcpcol {
+	int n;
+	size_t len[8];
+	uint16_t id[8];
+};
+
+static void tcp_cb(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct tcpcol *c = ctx;
+	if (c->n < 8) {
+		c->len[c->n] = len;
+		c->id[c->n] = len >= 2 ? (uint16_t)(msg[0] << 8 | msg[1]) : 0;
+	}
+	c->n++;
+}
+
+static void test_tcp_framing(void)
+{
+	uint8_t q[512], r[512], both[1024];
+	size_t nq = unhex(TCP_Q, q, sizeof q), nr = unhex(TCP_R, r, sizeof r);
+	struct dns_tcp_dir d;
+	struct tcpcol c;
+
+	/* two messages in one chunk */
+	memset(&d, 0, sizeof d);
+	memset(&c, 0, sizeof c);
+	memcpy(both, q, nq);
+	memcpy(both + nq, r, nr);
+	CHECK_EQ_INT(dns_tcp_feed(&d, both, nq + nr, tcp_cb, &c), 2);
+	CHECK_EQ_INT(c.n, 2);
+	CHECK_EQ_INT(c.len[0], nq - 2);
+	CHECK_EQ_INT(c.len[1], nr - 2);
+	CHECK_EQ_INT(c.id[0], 0x4319);
+	CHECK(d.buf == NULL); /* nothing was split: no buffer */
+	dns_tcp_dir_free(&d);
+
+	/* one message split across three chunks (inside the length, then data) */
+	memset(&c, 0, sizeof c);
+	CHECK_EQ_INT(dns_tcp_feed(&d, r, 1, tcp_cb, &c), 0);
+	CHECK_EQ_INT(dns_tcp_feed(&d, r + 1, 40, tcp_cb, &c), 0);
+	CHECK_EQ_INT(dns_tcp_feed(&d, r + 41, nr - 41, tcp_cb, &c), 1);
+	CHECK_EQ_INT(c.n, 1);
+	CHECK_EQ_INT(c.len[0], nr - 2);
+	CHECK_EQ_INT(c.id[0], 0x4319);
+	/* the delivered message parses */
+	dns_tcp_dir_free(&d);
+
+	/* byte by byte, two messages */
+	memset(&c, 0, sizeof c);
+	int got = 0;
+	for (size_t i = 0; i < nq + nr; i++)
+		got += dns_tcp_feed(&d, both + i, 1, tcp_cb, &c);
+	CHECK_EQ_INT(got, 2);
+	CHECK_EQ_INT(c.len[1], nr - 2);
+	/* a gap drops the partial message and resynchronises */
+	memset(&c, 0, sizeof c);
+	dns_tcp_feed(&d, r, 10, tcp_cb, &c);
+	dns_tcp_gap(&d);
+	CHECK_EQ_INT(dns_tcp_feed(&d, q, nq, tcp_cb, &c), 1);
+	CHECK_EQ_INT(c.id[0], 0x4319);
+	/* an empty message (length 0) */
+	uint8_t z[2] = { 0, 0 };
+	CHECK_EQ_INT(dns_tcp_feed(&d, z, 2, tcp_cb, &c), 1);
+	dns_tcp_dir_free(&d);
+	CHECK(d.buf == NULL);
+}
+
+/* ---------------------------------------------------------------- tracker */
+
+#define SEC 1000000000ull
+
+static uint8_t CLI[16] = { 10, 24, 82, 188 }, CLI2[16] = { 10, 24, 82, 189 },
+               SRV[16] = { 10, 188, 1, 1 };
+
+static void feed(struct dns_tracker *t, const char *hex, int from_client, const uint8_t *cli,
+                 uint16_t cport, uint64_t frame, uint64_t ts)
+{
+	uint8_t b[1024];
+	size_t n = unhex(hex, b, sizeof b);
+	if (from_client)
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, cli, cport, SRV, 53, b, n, frame, ts);
+	else
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, SRV, 53, cli, cport, b, n, frame, ts);
+}
+
+static char *tsv(struct dns_tracker *t)
+{
+	static char out[8192];
+	FILE *f = fmemopen(out, sizeof out, "w");
+	dns_write_queries_tsv(t, f);
+	fclose(f);
+	return strchr(out, '\n') + 1; /* skip the header */
+}
+
+static const struct dns_rec *find_rec(struct dns_tracker *t, const char *name, int qtype)
+{
+	for (size_t i = 0; i < dns_count(t); i++) {
+		const struct dns_rec *r = dns_get(t, i);
+		if (!strcmp(r->name, name) && r->qtype == qtype)
+			return r;
+	}
+	return NULL;
+}
+
+static void test_matching(void)
+{
+	struct pi_caps caps = { 0 };
+	struct dns_tracker *t = dns_tracker_new(&caps);
+	const uint64_t T0 = 1430069031ull * SEC;
+	dns_set_query_log(t, 1);
+	dns_next_input(t, 0);
+
+	/* query, retransmission 1 s later, response: the first query is answered */
+	feed(t, KAKAO_Q, 1, CLI, 19582, 1, T0);
+	feed(t, KAKAO_Q, 1, CLI, 19582, 2, T0 + 1 * SEC);
+	feed(t, KAKAO_R, 0, CLI, 19582, 3, T0 + 2 * SEC);
+	CHECK_EQ_STR(tsv(t),
+		"1\tudp\t10.24.82.188\t19582\t10.188.1.1\t53\t0xaa87\t0\tgraph.facebook.com\t1\ty\t3\t0\t"
+		"api.facebook.com>star.c10r.facebook.com\t31.13.68.70\t\n"
+		"2\tudp\t10.24.82.188\t19582\t10.188.1.1\t53\t0xaa87\t0\tgraph.facebook.com\t1\tn\t\t\t\t\t\n");
+	const struct dns_rec *r = find_rec(t, "graph.facebook.com", 1);
+	CHECK(r != NULL);
+	if (r) {
+		CHECK_EQ_INT(r->queries, 2);
+		CHECK_EQ_INT(r->retransmissions, 1);
+		CHECK_EQ_INT(r->answered, 1);
+		CHECK_EQ_INT(r->nchain, 2);
+		CHECK_EQ_STR(r->chain[0], "api.facebook.com");
+		CHECK_EQ_STR(r->chain[1], "star.c10r.facebook.com");
+		CHECK_EQ_INT(r->naddr, 1);
+		CHECK_EQ_INT(r->last_rcode, 0);
+		CHECK_EQ_INT(r->ttl_min, 17);
+		CHECK_EQ_INT(r->first_frame, 1);
+		CHECK_EQ_INT(r->last_frame, 2);
+	}
+	/* a second response is a retransmission: answers nothing */
+	feed(t, KAKAO_R, 0, CLI, 19582, 4, T0 + 3 * SEC);
+	CHECK_EQ_INT(dns_get_stats(t)->resp_retrans, 1);
+
+	/* same id again after more than 5 s: a new transaction; the response
+	 * answers the newest query, the older one stays unanswered */
+	feed(t, API_Q, 1, CLI, 24596, 10, T0 + 10 * SEC);
+	feed(t, API_Q, 1, CLI, 24596, 11, T0 + 15 * SEC + 1);
+	feed(t, API_R, 0, CLI, 24596, 12, T0 + 15 * SEC + 2);
+	/* a query never answered */
+	feed(t, BLOCK_Q, 1, CLI, 5000, 20, T0 + 20 * SEC);
+	/* the same id on another conversation (other client port) is apart */
+	feed(t, API_Q, 1, CLI, 24597, 21, T0 + 21 * SEC);
+	dns_finish(t);
+	const char *rows = tsv(t);
+	CHECK(strstr(rows, "10\tudp\t10.24.82.188\t24596\t10.188.1.1\t53\t0x27c0\t0\tapi.facebook.com\t1\tn\t") != NULL);
+	CHECK(strstr(rows, "11\tudp\t10.24.82.188\t24596\t10.188.1.1\t53\t0x27c0\t0\tapi.facebook.com\t1\ty\t12\t0\tstar.c10r.facebook.com\t31.13.68.84\t\n") != NULL);
+	CHECK(strstr(rows, "20\tudp\t10.24.82.188\t5000\t10.188.1.1\t53\t0xd20e\t0\tblocked.example.com\t1\tn\t") != NULL);
+	r = find_rec(t, "api.facebook.com", 1);
+	CHECK(r && r->queries == 3 && r->retransmissions == 0 && r->answered == 1 && r->unanswered == 2);
+	r = find_rec(t, "blocked.example.com", 1);
+	CHECK(r && r->queries == 1 && r->answered == 0 && r->unanswered == 1 && r->last_rcode == -1);
+
+	/* report lists the never-answered name */
+	char rep[4096];
+	FILE *f = fmemopen(rep, sizeof rep, "w");
+	dns_write_report(t, f, 0);
+	fclose(f);
+	CHECK(strstr(rep, "blocked.example.com A: 1 tries, frames 20..20") != NULL);
+
+	/* mDNS / LLMNR are counted apart */
+	uint8_t b[256];
+	size_t n = unhex(KAKAO_Q, b, sizeof b);
+	size_t before = dns_count(t);
+	dns_track_msg(t, DNS_KIND_MDNS, 17, 4, CLI, 5353, SRV, 5353, b, n, 30, T0 + 30 * SEC);
+	dns_track_msg(t, DNS_KIND_LLMNR, 17, 4, CLI, 5355, SRV, 5355, b, n, 31, T0 + 30 * SEC);
+	CHECK_EQ_INT(dns_count(t), before);
+	CHECK_EQ_INT(dns_get_stats(t)->mdns_queries, 1);
+	CHECK_EQ_INT(dns_get_stats(t)->llmnr_queries, 1);
+	dns_tracker_free(t);
+}
+
+static void test_truncated_query(void)
+{
+	/* a query cut by the snap length consumes its response but shows none
+	 * (tshark adds response_in only after dissecting the whole query) */
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	uint8_t b[256];
+	dns_set_query_log(t, 1);
+	size_t n = unhex(KAKAO_Q, b, sizeof b);
+	dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI, 1, SRV, 53, b, n - 3, 1, SEC);
+	feed(t, KAKAO_R, 0, CLI, 1, 2, 2 * SEC);
+	CHECK(strstr(tsv(t), "\t0xaa87\t0\t\t\tn\t") != NULL);
+	CHECK_EQ_INT(dns_get_stats(t)->incomplete, 1);
+	dns_tracker_free(t);
+}
+
+static void test_tcp_tracking(void)
+{
+	/* suri-dns-incomplete.pcap: TCP 5353, an unsolicited response first */
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	uint8_t a[16] = { 127, 0, 0, 1 };
+	uint8_t q[] = { 0x10, 0x32, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+	                6, 'g', 'o', 'o', 'g', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 16, 0, 1 };
+	uint8_t r[256];
+	size_t nr = unhex("10328180000100010000000006676f6f676c6503636f6d0000010001c00c00010001000140ef000401020304", r, sizeof r);
+	dns_set_query_log(t, 1);
+	dns_track_msg(t, DNS_KIND_DNS, 6, 4, a, 5353, a, 59194, r, nr, 7, SEC);
+	dns_track_msg(t, DNS_KIND_DNS, 6, 4, a, 59194, a, 5353, q, sizeof q, 11, SEC);
+	dns_track_msg(t, DNS_KIND_DNS, 6, 4, a, 5353, a, 59194, r, nr, 13, SEC);
+	CHECK_EQ_STR(tsv(t), "11\ttcp\t127.0.0.1\t59194\t127.0.0.1\t5353\t0x1032\t0\tgoogle.com\t16\ty\t13\t0\t\t1.2.3.4\t\n");
+	CHECK_EQ_INT(dns_get_stats(t)->unsolicited, 1);
+	dns_tracker_free(t);
+}
+
+static void test_attribution(void)
+{
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	const uint64_t T0 = 1000 * SEC;
+	uint8_t fb[16] = { 31, 13, 68, 70 }, other[16] = { 192, 0, 2, 99 };
+	struct dns_attr at;
+	dns_next_input(t, 0);
+
+	feed(t, KAKAO_Q, 1, CLI, 19582, 1, T0);
+	feed(t, KAKAO_R, 0, CLI, 19582, 2, T0 + SEC / 10);
+
+	/* through the CNAME chain: the queried name, with its chain */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + SEC, NULL, &at), 1);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
+	CHECK_EQ_INT(at.nchain, 3);
+	if (at.nchain == 3) {
+		CHECK_EQ_STR(at.chain[0], "graph.facebook.com");
+		CHECK_EQ_STR(at.chain[1], "api.facebook.com");
+		CHECK_EQ_STR(at.chain[2], "star.c10r.facebook.com");
+	}
+	CHECK_EQ_INT(at.same_client, 1);
+	CHECK_EQ_INT(at.frame, 2);
+	CHECK_EQ_INT(at.ttl, 17);
+	/* another client: falls back to any client */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI2, fb, T0 + SEC, NULL, &at), 1);
+	CHECK_EQ_INT(at.same_client, 0);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
+	/* before the answer: nothing */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 - 10 * SEC, NULL, &at), 0);
+	/* TTL expiry: TTL 17 s + 600 s grace */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + SEC / 10 + 617 * SEC, NULL, &at), 1);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + SEC / 10 + 618 * SEC, NULL, &at), 0);
+	/* unknown address, SNI = a CNAME target (CDN name): the queried name */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, other, T0 + SEC, "STAR.c10r.facebook.com", &at), 1);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
+	CHECK_EQ_INT(at.via_sni, 1);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, other, T0 + SEC, "unrelated.example", &at), 0);
+	CHECK(at.name == NULL);
+
+	/* client 2 asks api.facebook.com and gets the same address (the A
+	 * rdata of frame 98 set to 31.13.68.70): each client gets its own
+	 * name; with the SNI, the answer whose chain holds it wins */
+	char api_r[512];
+	pi_strlcpy(api_r, API_R, sizeof api_r);
+	memcpy(api_r + strlen(api_r) - 8, "1f0d4446", 8);
+	feed(t, API_Q, 1, CLI2, 24596, 3, T0 + 2 * SEC);
+	feed(t, api_r, 0, CLI2, 24596, 4, T0 + 2 * SEC + 1);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI2, fb, T0 + 3 * SEC, NULL, &at), 1);
+	CHECK_EQ_STR(at.name, "api.facebook.com");
+	CHECK_EQ_INT(at.nchain, 2);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + 3 * SEC, NULL, &at), 1);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
+	/* SNI on this client's own chain: this client's answer */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + 3 * SEC, "api.facebook.com", &at), 1);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
+	CHECK_EQ_INT(at.same_client, 1);
+	/* SNI not on client 2's chain: the (older) answer to client 1 that holds it */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI2, fb, T0 + 3 * SEC, "graph.facebook.com", &at), 1);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
+	CHECK_EQ_INT(at.same_client, 0);
+	CHECK_EQ_INT(at.via_sni, 0);
+	/* a third client: the most recent answer to anyone */
+	CHECK_EQ_INT(dns_attribute(t, 4, other, fb, T0 + 3 * SEC, NULL, &at), 1);
+	CHECK_EQ_STR(at.name, "api.facebook.com");
+
+	/* the address map is per input; the aggregates persist */
+	dns_next_input(t, 1);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + 3 * SEC, NULL, &at), 0);
+	CHECK(find_rec(t, "graph.facebook.com", 1) != NULL);
+	dns_tracker_free(t);
+}
+
+static void test_sinkhole_json(void)
+{
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	char out[8192];
+	dns_next_input(t, 0);
+	feed(t, BLOCK_Q, 1, CLI, 5000, 1, SEC);
+	feed(t, BLOCK_R, 0, CLI, 5000, 2, SEC);
+	feed(t, NX_R, 0, CLI, 42790, 3, SEC); /* unsolicited NXDOMAIN */
+	dns_finish(t);
+	const struct dns_rec *r = find_rec(t, "blocked.example.com", 1);
+	CHECK(r && r->sinkhole == 1 && r->naddr == 1);
+	r = find_rec(t, "*.teams.microsoft.com", 1);
+	CHECK(r && r->last_rcode == 3 && r->has_neg_ttl && r->neg_ttl == 299 && !r->sinkhole);
+
+	FILE *f = fmemopen(out, sizeof out, "w");
+	struct jw w;
+	jw_init(&w, f, 0);
+	dns_write_json(t, &w);
+	fclose(f);
+	CHECK(strstr(out, "\"name\":\"blocked.example.com\",\"qtype\":\"A\",\"qtype_code\":1,"
+	                  "\"queries\":1,\"retransmissions\":0,\"answered\":1") != NULL);
+	CHECK(strstr(out, "\"addresses\":[\"0.0.0.0\"]") != NULL);
+	CHECK(strstr(out, "\"sinkhole\":true") != NULL);
+	CHECK(strstr(out, "\"rcode\":\"NXDOMAIN\"") != NULL);
+
+	f = fmemopen(out, sizeof out, "w");
+	dns_write_report(t, f, 1);
+	fclose(f);
+	CHECK(strstr(out, "NXDOMAIN") != NULL);
+	CHECK(strstr(out, "blocked.example.com A -> 0.0.0.0") != NULL);
+	dns_tracker_free(t);
+
+	/* empty tracker: every writer is safe */
+	t = dns_tracker_new(NULL);
+	f = fmemopen(out, sizeof out, "w");
+	jw_init(&w, f, 0);
+	dns_write_json(t, &w);
+	dns_write_report(t, f, 0);
+	dns_write_queries_tsv(t, f);
+	fclose(f);
+	CHECK(strncmp(out, "[]", 2) == 0);
+	CHECK(dns_get(t, 0) == NULL);
+	dns_finish(t);
+	dns_tracker_free(t);
+	dns_tracker_free(NULL);
+}
+
+static void test_names_cap_and_loop_chain(void)
+{
+	/* a CNAME loop in an answer: a -> b -> a: the chain stops, no hang */
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	uint8_t m[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+		1, 'a', 0, 0, 1, 0, 1,                               /* q: a A (off 12) */
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 3, 1, 'b', 0,  /* a CNAME b (b at 31) */
+		0xc0, 31, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12,   /* b CNAME a */
+	};
+	uint8_t q[19];
+	memcpy(q, m, 19);
+	q[2] = 0x01, q[3] = 0x00, q[7] = 0;
+	dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI, 1, SRV, 53, q, sizeof q, 1, SEC);
+	dns_track_msg(t, DNS_KIND_DNS, 17, 4, SRV, 53, CLI, 1, m, sizeof m, 2, SEC);
+	const struct dns_rec *r = find_rec(t, "a", 1);
+	CHECK(r && r->answered == 1 && r->nchain == 1 && !strcmp(r->chain[0], "b"));
+	dns_tracker_free(t);
+}
+
+int main(void)
+{
+	test_parse_real();
+	test_names();
+	test_counts();
+	test_truncation_and_fuzz();
+	test_probe();
+	test_tcp_framing();
+	test_matching();
+	test_truncated_query();
+	test_tcp_tracking();
+	test_attribution();
+	test_sinkhole_json();
+	test_names_cap_and_loop_chain();
+	UNIT_DONE();
+}
