@@ -10,8 +10,11 @@
 
 #include "analysis/dnsmap.h"
 #include "common/util.h"
+#include "outputs/bypass.h"
 #include "outputs/output.h"
 #include "pipeline.h"
+#include "ranking/kb.h"
+#include "ranking/rank.h"
 
 #ifndef PI_DATADIR
 #define PI_DATADIR "/usr/local/share/pinspect"
@@ -41,8 +44,14 @@ static const char usage_text[] =
 	"input); DIR is searched for captures. Without FILE the bundled sample is analysed.\n"
 	"\n"
 	"options:\n"
-	"  -f, --format FMT      report (default), json, csv\n"
+	"  -f, --format FMT      report (default), json, csv: everything;\n"
+	"                        zscaler, zscaler-api, panos, squid, mitmproxy, markdown:\n"
+	"                        the bypass list only, in that product's syntax\n"
 	"      --json            the same as --format json\n"
+	"      --baseline FILE   a capture of the same actions with inspection off (repeatable):\n"
+	"                        names failing in both are not listed as bypass\n"
+	"      --kb FILE         knowledge base to use instead of the bundled data/kb.conf\n"
+	"      --include-healthy list healthy names among the candidates too\n"
 	"      --pretty          indent JSON\n"
 	"  -o, --output FILE     write there instead of standard output\n"
 	"      --color WHEN      auto (default: a terminal and no NO_COLOR), always, never\n"
@@ -145,8 +154,16 @@ static int cmd_analyze(int argc, char **argv)
 		{ "dns-queries", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "baseline", required_argument, NULL, 'B' },
+		{ "kb", required_argument, NULL, 'K' },
+		{ "include-healthy", no_argument, NULL, 'H' },
 		{ 0, 0, 0, 0 },
 	};
+	struct file_list baseline = { 0 };
+	const char *kbpath = NULL;
+	struct rank_opts ropts = { 0 };
+	struct kb *kb = NULL;
+	struct engine *base = NULL;
 	struct out_ctx out = { 0 };
 	struct engine_opts eo = { 0 };
 	struct file_list files = { 0 };
@@ -165,8 +182,12 @@ static int cmd_analyze(int argc, char **argv)
 				out.format = OUT_JSON;
 			else if (strcmp(optarg, "csv") == 0)
 				out.format = OUT_CSV;
-			else {
-				fprintf(stderr, "pinspect: unknown format '%s' (report, json, csv)\n", optarg);
+			else if (out_candidates_format_known(optarg)) {
+				out.format = OUT_LIST;
+				out.list_format = optarg;
+			} else {
+				fprintf(stderr, "pinspect: unknown format '%s' (report, json, csv, zscaler, zscaler-api, "
+				                "panos, squid, mitmproxy, markdown)\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -195,6 +216,15 @@ static int cmd_analyze(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'B':
+			list_add(&baseline, optarg);
+			break;
+		case 'K':
+			kbpath = optarg;
+			break;
+		case 'H':
+			ropts.include_healthy = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -227,7 +257,42 @@ static int cmd_analyze(int argc, char **argv)
 	else if (strcmp(color, "auto") == 0)
 		out.color = isatty(fileno(out.f)) && !getenv("NO_COLOR");
 
-	struct conn_sink sink = { out_conn, &out };
+	{
+		char err[512];
+		const char *path = kbpath ? kbpath : kb_default_path();
+		kb = kb_load(path, err, sizeof(err));
+		if (!kb) {
+			fprintf(stderr, "pinspect: %s\n", err);
+			if (kbpath)
+				return EXIT_USAGE;
+		}
+		ropts.kb = kb;
+	}
+	if (baseline.n) {
+		struct engine_opts bo = eo;
+		bo.dns_query_log = 0;
+		base = engine_new(&bo, NULL);
+		if (!base) {
+			fprintf(stderr, "pinspect: out of memory\n");
+			return EXIT_INTERNAL;
+		}
+		for (size_t i = 0; i < baseline.n; i++) {
+			int rc = engine_run_file(base, baseline.v[i]);
+			if (rc == 2) {
+				const struct input_info *in;
+				size_t nin = engine_inputs(base, &in);
+				fprintf(stderr, "pinspect: baseline %s\n", in[nin - 1].error);
+				worst = EXIT_UNREADABLE;
+			} else if (rc == 1) {
+				worst = EXIT_PARTIAL;
+			}
+		}
+		engine_finish(base);
+		ropts.baseline = engine_evidence(base);
+	}
+	out.ropts = &ropts;
+
+	struct conn_sink sink = { NULL, out_conn, &out };
 	struct engine *e = engine_new(&eo, &sink);
 	if (!e) {
 		fprintf(stderr, "pinspect: out of memory\n");
@@ -263,9 +328,14 @@ static int cmd_analyze(int argc, char **argv)
 		worst = EXIT_INTERNAL;
 	}
 	engine_free(e);
+	engine_free(base);
+	kb_free(kb);
 	for (size_t i = 0; i < files.n; i++)
 		free(files.v[i]);
 	free(files.v);
+	for (size_t i = 0; i < baseline.n; i++)
+		free(baseline.v[i]);
+	free(baseline.v);
 	return worst;
 }
 

@@ -25,6 +25,7 @@ enum app_kind { APP_UNKNOWN = 0, APP_TLS, APP_DNS, APP_OTHER };
 struct flow_app {
 	enum app_kind kind;
 	uint8_t probes[2];
+	uint8_t reported;               /* the decided verdict was counted */
 	struct conn conn;
 	struct tls_state *tls;
 	struct dns_tcp_dir *dns;        /* [2], for DNS over TCP */
@@ -46,6 +47,7 @@ struct engine {
 	struct input_info *inputs;
 	size_t ninputs;
 	int cur_input;
+	uint64_t proxy_streams;
 	/* progress */
 	int show_progress;
 	uint64_t progress_total;
@@ -76,11 +78,15 @@ static void conn_orient(struct flow *f, struct conn *c)
 
 /* ---- TLS events -------------------------------------------------------- */
 
+static void report_decision(struct engine *e, struct flow *f, struct flow_app *a);
+
 static void on_tls_event(void *ctx, const struct tls_event *ev)
 {
 	struct flow_app *a = ctx;
 	/* the dissector is fed oriented: TLS_DIR_C2S is the client's side */
 	verdict_tls(&a->conn, ev->dir == TLS_DIR_C2S ? 0 : 1, ev, a->tls);
+	if (a->conn.verdict != V_NONE && !a->reported)
+		report_decision(a->e, a->flow, a);
 	if (ev->type == TLS_EV_CLIENT_HELLO && a->e->ndpi && !a->ndpi.done &&
 	    ndpi_cached(a->e->ndpi, a->tls->ch.sni, &a->ndpi.res)) {
 		a->ndpi.done = 1; /* seen this SNI before: nDPI would say the same */
@@ -219,9 +225,11 @@ static void hook_packet(void *ctx, struct flow *f, int dir, const struct decoded
 	if (!a)
 		return;
 	a->conn.last_ts = pkt->ts_ns;
-	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done)
+	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done && d->l3 && d->l3len)
 		ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns);
 	verdict_tcp(&a->conn, dir == f->client ? 0 : 1, d->tcp_flags, d->paylen, pkt->frame, pkt->ts_ns);
+	if (a->conn.verdict != V_NONE && !a->reported)
+		report_decision(e, f, a);
 }
 
 static void join_chain(const char *const *chain, int n, char *buf, size_t len)
@@ -238,6 +246,71 @@ static void join_chain(const char *const *chain, int n, char *buf, size_t len)
 		buf[len - 1] = '\0';
 }
 
+/* How the outputs see a connection: endpoints as text, the name the client
+ * asked for (SNI, or DNS through the CNAME chain), the nDPI application. */
+struct conn_view {
+	char client[72], server[72], chain_text[512], addr[48];
+	struct dns_attr attr;
+	struct conn_out o;
+	const char *key;  /* evidence key: the name, else the server address */
+	int source_rank;  /* 2 sni, 1 dns, 0 none */
+};
+
+static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v)
+{
+	struct conn *c = &a->conn;
+	const char *name = c->sni;
+	const char *src = c->sni[0] ? "sni" : "none";
+
+	conn_orient(f, c);
+	c->stream = f->stream;
+	memset(v, 0, sizeof(*v));
+	endpoint_str(c->ipver, c->caddr, c->cport, v->client, sizeof(v->client));
+	endpoint_str(c->ipver, c->saddr, c->sport, v->server, sizeof(v->server));
+	if (dns_attribute(e->dns, c->ipver, c->caddr, c->saddr, c->first_ts, c->sni[0] ? c->sni : NULL,
+	                  &v->attr)) {
+		v->o.chain = v->attr.chain;
+		v->o.nchain = v->attr.nchain;
+		/* no SNI: the address came from a DNS answer; an SNI that is a CDN
+		 * name inside a chain: the app asked for the chain's head */
+		if (!c->sni[0] || strcmp(v->attr.name, c->sni) != 0) {
+			name = v->attr.name;
+			src = "dns";
+		}
+	}
+	v->o.c = c;
+	v->o.client = v->client;
+	v->o.server = v->server;
+	v->o.name = name;
+	v->o.name_source = src;
+	v->o.app = a->ndpi.res.app;
+	v->o.category = a->ndpi.res.category;
+	v->o.input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
+	join_chain(v->o.chain, v->o.nchain, v->chain_text, sizeof(v->chain_text));
+	v->key = name;
+	v->source_rank = *name ? (strcmp(src, "sni") == 0 ? 2 : 1) : 0;
+	if (!*v->key) {
+		decode_addr_str(c->ipver, c->saddr, v->addr, sizeof(v->addr));
+		v->key = v->addr;
+	}
+}
+
+/* The verdict is known (it never changes once decided): count it, add it
+ * to the evidence, tell the sink, at once rather than when the flow ends. */
+static void report_decision(struct engine *e, struct flow *f, struct flow_app *a)
+{
+	struct conn_view v;
+	if (a->reported || a->kind != APP_TLS || !a->conn.tls_records || a->conn.verdict == V_NONE)
+		return;
+	a->reported = 1;
+	conn_view_fill(e, f, a, &v);
+	e->st.tls_conns++;
+	e->st.verdicts[a->conn.verdict]++;
+	evidence_add(e->evid, &a->conn, v.key, v.source_rank, v.client, v.server, v.o.app, v.chain_text);
+	if (e->sink.on_verdict)
+		e->sink.on_verdict(e->sink.ctx, &v.o);
+}
+
 static void hook_close(void *ctx, struct flow *f)
 {
 	struct engine *e = ctx;
@@ -246,59 +319,14 @@ static void hook_close(void *ctx, struct flow *f)
 		return;
 	a->flow = f;
 	if (a->kind == APP_TLS && a->conn.tls_records) {
-		struct conn *c = &a->conn;
-		char client[72], server[72], chain_text[512];
-		struct dns_attr attr;
-		struct conn_out o;
-		const char *name = c->sni;
-		const char *src = c->sni[0] ? "sni" : "none";
-
-		conn_orient(f, c);
-		c->stream = f->stream;
-		verdict_finish(c);
-		e->st.tls_conns++;
-		e->st.verdicts[c->verdict]++;
+		struct conn_view v;
 		if (e->ndpi)
-			ndpi_flow_done(e->ndpi, &a->ndpi, c->sni);
-		endpoint_str(c->ipver, c->caddr, c->cport, client, sizeof(client));
-		endpoint_str(c->ipver, c->saddr, c->sport, server, sizeof(server));
-
-		memset(&o, 0, sizeof(o));
-		memset(&attr, 0, sizeof(attr));
-		if (dns_attribute(e->dns, c->ipver, c->caddr, c->saddr, c->first_ts,
-		                  c->sni[0] ? c->sni : NULL, &attr)) {
-			o.chain = attr.chain;
-			o.nchain = attr.nchain;
-			if (!c->sni[0]) {
-				name = attr.name;
-				src = "dns";
-			} else if (strcmp(attr.name, c->sni) != 0) {
-				/* the SNI is a CDN name inside a chain: the app asked for the head */
-				name = attr.name;
-				src = "dns";
-			}
-		}
-		o.c = c;
-		o.client = client;
-		o.server = server;
-		o.name = name;
-		o.name_source = src;
-		o.app = a->ndpi.res.app;
-		o.category = a->ndpi.res.category;
-		o.input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
-		join_chain(o.chain, o.nchain, chain_text, sizeof(chain_text));
-		{
-			char addr[64];
-			const char *key = name;
-			if (!*key) {
-				decode_addr_str(c->ipver, c->saddr, addr, sizeof(addr));
-				key = addr;
-			}
-			evidence_add(e->evid, c, key, *name ? (strcmp(src, "sni") == 0 ? 2 : 1) : 0, client,
-			             server, o.app, chain_text);
-		}
+			ndpi_flow_done(e->ndpi, &a->ndpi, a->conn.sni);
+		verdict_finish(&a->conn);
+		report_decision(e, f, a);
+		conn_view_fill(e, f, a, &v);
 		if (e->sink.on_conn)
-			e->sink.on_conn(e->sink.ctx, &o);
+			e->sink.on_conn(e->sink.ctx, &v.o);
 	} else if (a->ndpi.flow && e->ndpi) {
 		ndpi_flow_done(e->ndpi, &a->ndpi, NULL);
 	}
@@ -470,6 +498,91 @@ int engine_run_file(struct engine *e, const char *path)
 	cap_close(r);
 	engine_end_input(e);
 	return status;
+}
+
+/* ---- connections fed by the proxy ------------------------------------- */
+
+struct engine_conn {
+	struct flow f;
+	uint64_t frame;
+};
+
+struct engine_conn *engine_conn_open(struct engine *e, int ipver, const uint8_t caddr[16], uint16_t cport,
+                                     const uint8_t saddr[16], uint16_t sport, uint64_t ts_ns)
+{
+	struct engine_conn *c = calloc(1, sizeof(*c));
+	struct decoded d;
+	if (!c)
+		return NULL;
+	memset(&d, 0, sizeof(d));
+	c->f.ipver = (uint8_t)ipver;
+	memcpy(c->f.addr[0], caddr, 16);
+	memcpy(c->f.addr[1], saddr, 16);
+	c->f.port[0] = cport;
+	c->f.port[1] = sport;
+	c->f.client = 0;
+	c->f.client_sure = 1;
+	c->f.stream = e->proxy_streams++;
+	c->f.first_frame = c->frame = 1;
+	c->f.first_ts = c->f.last_ts = ts_ns;
+	if (e->cur_input < 0)
+		engine_begin_input(e, "proxy", "proxy");
+	hook_new(e, &c->f, &d);
+	if (!c->f.app) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void engine_conn_data(struct engine *e, struct engine_conn *c, int from_client, const uint8_t *data,
+                      size_t len, uint64_t ts_ns)
+{
+	struct decoded d;
+	struct packet pkt;
+	int ep = from_client ? 0 : 1;
+	if (!c || !len)
+		return;
+	memset(&d, 0, sizeof(d));
+	memset(&pkt, 0, sizeof(pkt));
+	c->frame++;
+	c->f.last_frame = c->frame;
+	c->f.last_ts = ts_ns;
+	pkt.frame = c->frame;
+	pkt.ts_ns = ts_ns;
+	d.paylen = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
+	d.tcp_flags = TH_ACK | TH_PSH;
+	hook_data(e, &c->f, ep, data, len, c->frame, ts_ns);
+	hook_packet(e, &c->f, ep, &d, &pkt);
+}
+
+void engine_conn_close_side(struct engine *e, struct engine_conn *c, int from_client, int rst, uint64_t ts_ns)
+{
+	struct decoded d;
+	struct packet pkt;
+	if (!c)
+		return;
+	memset(&d, 0, sizeof(d));
+	memset(&pkt, 0, sizeof(pkt));
+	c->frame++;
+	pkt.frame = c->frame;
+	pkt.ts_ns = ts_ns;
+	d.tcp_flags = rst ? (TH_RST | TH_ACK) : (TH_FIN | TH_ACK);
+	hook_packet(e, &c->f, from_client ? 0 : 1, &d, &pkt);
+}
+
+void engine_conn_end(struct engine *e, struct engine_conn *c)
+{
+	if (!c)
+		return;
+	hook_close(e, &c->f);
+	free(c);
+}
+
+const struct conn *engine_conn_state(const struct engine_conn *c)
+{
+	const struct flow_app *a = c ? c->f.app : NULL;
+	return a ? &a->conn : NULL;
 }
 
 size_t engine_inputs(const struct engine *e, const struct input_info **out)

@@ -35,6 +35,9 @@ struct conn_out {
 };
 
 struct conn_sink {
+	/* a connection's verdict is decided (once per connection, may be NULL) */
+	void (*on_verdict)(void *ctx, const struct conn_out *o);
+	/* a connection is finished: every fact is final */
 	void (*on_conn)(void *ctx, const struct conn_out *o);
 	void *ctx;
 };
@@ -82,6 +85,21 @@ void engine_packet(struct engine *e, const struct packet *pkt);
 void engine_end_input(struct engine *e);
 /* After the last input: settle DNS. */
 void engine_finish(struct engine *e);
+
+/* Connections that are not read from packets (the proxy's): the same
+ * dissectors, verdicts, evidence and sink, fed with the bytes each side
+ * sent and how each side closed. Frames are numbered per connection. */
+struct engine_conn;
+struct engine_conn *engine_conn_open(struct engine *e, int ipver, const uint8_t caddr[16], uint16_t cport,
+                                     const uint8_t saddr[16], uint16_t sport, uint64_t ts_ns);
+void engine_conn_data(struct engine *e, struct engine_conn *c, int from_client, const uint8_t *data,
+                      size_t len, uint64_t ts_ns);
+/* A side closed: rst = 1 for a reset, 0 for an orderly close (FIN). */
+void engine_conn_close_side(struct engine *e, struct engine_conn *c, int from_client, int rst, uint64_t ts_ns);
+/* Finalise: the verdict is settled and handed to the sink; c is freed. */
+void engine_conn_end(struct engine *e, struct engine_conn *c);
+/* The verdict so far of a connection still open (V_NONE while undecided). */
+const struct conn *engine_conn_state(const struct engine_conn *c);
 
 size_t engine_inputs(const struct engine *e, const struct input_info **out);
 const struct engine_stats *engine_stats(const struct engine *e);

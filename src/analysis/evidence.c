@@ -65,15 +65,40 @@ static struct evid_name *lookup(struct evidence *e, const char *name)
 static void add_client(struct evid_name *n, const struct conn *c)
 {
 	uint8_t key[17];
+	int i;
 	key[0] = c->ipver;
 	memcpy(key + 1, c->caddr, 16);
-	for (int i = 0; i < n->nclients; i++)
+	for (i = 0; i < n->nclients; i++)
 		if (memcmp(n->client_addr[i], key, sizeof(key)) == 0)
+			break;
+	if (i == n->nclients) {
+		if (n->nclients >= EVID_MAX_CLIENTS) {
+			n->clients_overflow = 1;
 			return;
-	if (n->nclients < EVID_MAX_CLIENTS)
+		}
 		memcpy(n->client_addr[n->nclients++], key, sizeof(key));
-	else
-		n->clients_overflow = 1;
+	}
+	if (verdict_is_rejection(c->verdict))
+		n->client_fail[i]++;
+	else if (c->verdict == V_HEALTHY)
+		n->client_ok[i]++;
+}
+
+int evid_mixed_client(const struct evid_name *n)
+{
+	for (int i = 0; i < n->nclients; i++)
+		if (n->client_fail[i] && n->client_ok[i])
+			return 1;
+	return 0;
+}
+
+const struct evid_name *evidence_find(const struct evidence *e, const char *name)
+{
+	uint64_t h = pi_hash(name, strlen(name), 1);
+	for (const struct evid_name *n = e->buckets[h % NBUCKETS]; n; n = n->hnext)
+		if (n->hash == h && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
 }
 
 void evidence_add(struct evidence *e, const struct conn *c, const char *name, int name_source,
@@ -87,6 +112,9 @@ void evidence_add(struct evidence *e, const struct conn *c, const char *name, in
 		n->verdicts[c->verdict]++;
 	if (verdict_is_rejection(c->verdict))
 		n->failures++;
+	if (c->verdict == V_CERT_ALERT && (c->alert_desc == 48 || c->alert_desc == 42 || c->alert_desc == 46 ||
+	                                   c->alert_desc == 49))
+		n->cert_alert_strong++;
 	else if (c->verdict == V_HEALTHY)
 		n->successes++;
 	if (name_source > n->name_source)

@@ -45,6 +45,9 @@ struct evid_name {
 	uint8_t nclients;
 	uint8_t clients_overflow;
 	uint8_t client_addr[EVID_MAX_CLIENTS][17]; /* ipver + address */
+	uint32_t client_fail[EVID_MAX_CLIENTS];    /* per client: rejections */
+	uint32_t client_ok[EVID_MAX_CLIENTS];      /* per client: healthy */
+	uint64_t cert_alert_strong;    /* cert-alert unknown_ca/bad_certificate/certificate_unknown/access_denied */
 	uint8_t nversions;
 	uint16_t versions[EVID_MAX_VERSIONS];
 	uint8_t nja3;
@@ -67,5 +70,9 @@ size_t evidence_count(const struct evidence *e);
 /* Names sorted: most failures first, then most connections, then by name. */
 const struct evid_name **evidence_sorted(struct evidence *e, size_t *n);
 uint64_t evidence_dropped(const struct evidence *e);
+/* The aggregate of one name, or NULL. */
+const struct evid_name *evidence_find(const struct evidence *e, const char *name);
+/* Any client that both failed and succeeded for this name? */
+int evid_mixed_client(const struct evid_name *n);
 
 #endif

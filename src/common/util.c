@@ -86,3 +86,70 @@ uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 	h ^= h >> 33;
 	return h;
 }
+
+/* Length of a valid UTF-8 sequence at s (n bytes), 0 if invalid, and its
+ * code point in *cp. */
+static size_t utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t c = s[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0)
+		len = 2, c &= 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		len = 3, c &= 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		len = 4, c &= 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+void pi_term_safe(char *dst, size_t dstlen, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = (const uint8_t *)src;
+	size_t n = strlen(src), o = 0;
+	if (!dstlen)
+		return;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		size_t k = utf8_seq(s + i, n - i, &cp);
+		int escape = k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == '\\' ||
+		             (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069); /* bidi overrides */
+		if (!escape) {
+			if (o + k >= dstlen)
+				break;
+			memcpy(dst + o, s + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		/* escape each byte of the offending sequence */
+		size_t m = k ? k : 1;
+		if (o + 4 * m >= dstlen)
+			break;
+		for (size_t j = 0; j < m; j++) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[s[i + j] >> 4];
+			dst[o++] = hex[s[i + j] & 15];
+		}
+		i += m;
+	}
+	dst[o] = '\0';
+}

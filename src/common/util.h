@@ -12,6 +12,11 @@ size_t pi_strlcpy(char *dst, const char *src, size_t dstlen);
  * backslash) become \xHH; truncated to fit. */
 void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n);
 
+/* Text from the wire made safe for a terminal: valid UTF-8 kept, control
+ * characters (C0, C1, DEL), bidi overrides, backslash and invalid bytes
+ * become \xHH; truncated to fit. */
+void pi_term_safe(char *dst, size_t dstlen, const char *src);
+
 /* Lower-case ASCII in place. */
 void pi_lower(char *s);
 

@@ -9,6 +9,7 @@
 
 #include "analysis/dnsmap.h"
 #include "common/util.h"
+#include "outputs/bypass.h"
 #include "outputs/output.h"
 
 void json_begin(struct out_ctx *o)
@@ -196,6 +197,11 @@ void json_end(struct out_ctx *o, struct engine *e)
 	write_inputs(w, e);
 	jw_key(w, "dns");
 	dns_write_json(engine_dns(e), w);
+	jw_key(w, "candidates");
+	jw_arr_open(w);
+	for (size_t i = 0; i < o->ranked.n; i++)
+		out_candidate_json(w, &o->ranked.v[i]);
+	jw_arr_close(w);
 	write_names(w, e);
 	jw_key(w, "summary");
 	jw_obj_open(w);

@@ -12,8 +12,10 @@
 
 #include "outputs/jw.h"
 #include "pipeline.h"
+#include "ranking/rank.h"
 
-enum out_format { OUT_REPORT = 0, OUT_JSON, OUT_CSV };
+/* OUT_LIST: only the candidates, in a bypass-list format (bypass.h). */
+enum out_format { OUT_REPORT = 0, OUT_JSON, OUT_CSV, OUT_LIST };
 
 struct out_ctx {
 	FILE *f;
@@ -23,6 +25,9 @@ struct out_ctx {
 	struct jw jw;
 	unsigned long long nconns;
 	const char *version;
+	const char *list_format;          /* OUT_LIST: zscaler, panos, ... */
+	const struct rank_opts *ropts;    /* knowledge base, baseline */
+	struct rank_result ranked;        /* filled by out_end */
 };
 
 void out_begin(struct out_ctx *o);
@@ -32,6 +37,7 @@ void out_end(struct out_ctx *o, struct engine *e);
 
 /* Per-format parts (report.c, json.c, csv.c). */
 void report_end(struct out_ctx *o, struct engine *e);
+void report_candidates(struct out_ctx *o, const struct rank_result *r);
 void json_begin(struct out_ctx *o);
 void json_conn(struct out_ctx *o, const struct conn_out *c);
 void json_end(struct out_ctx *o, struct engine *e);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "dissectors/tls.h"
+#include "outputs/bypass.h"
 
 void out_begin(struct out_ctx *o)
 {
@@ -26,11 +27,16 @@ void out_conn(void *ctx, const struct conn_out *c)
 
 void out_end(struct out_ctx *o, struct engine *e)
 {
+	if (rank_run(engine_evidence(e), engine_dns(e), o->ropts, &o->ranked) < 0)
+		fprintf(stderr, "pinspect: out of memory while ranking\n");
 	if (o->format == OUT_JSON)
 		json_end(o, e);
 	else if (o->format == OUT_REPORT)
 		report_end(o, e);
+	else if (o->format == OUT_LIST)
+		out_candidates(o->f, o->list_format, &o->ranked, NULL, 0);
 	fflush(o->f);
+	rank_result_free(&o->ranked);
 }
 
 const char *out_version_name(uint16_t v)

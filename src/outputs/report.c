@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "dissectors/tls.h"
 #include "outputs/output.h"
+#include "ranking/rank.h"
 
 #define MAX_NAMES_TABLE 40
 
@@ -38,7 +39,7 @@ static const char *off(const struct out_ctx *o)
 /* Wire text made safe for a terminal. */
 static void safe(const char *s, char *buf, size_t len)
 {
-	pi_printable(buf, len, (const uint8_t *)s, strlen(s));
+	pi_term_safe(buf, len, s);
 }
 
 static void signatures(const struct evid_name *n, char *buf, size_t len)
@@ -150,7 +151,10 @@ static void details(struct out_ctx *o, const struct evid_name **v, size_t n)
 				fprintf(o->f, "  frames %s", frames);
 			if (ex->reaction_ms >= 0)
 				fprintf(o->f, "  %.1f ms after the server flight", ex->reaction_ms);
-			fprintf(o->f, "  [tcp.stream eq %" PRIu64 "%s]\n", ex->stream, ex->input ? ", input #" : "");
+			if (ex->input)
+				fprintf(o->f, "  [input #%u, tcp.stream eq %" PRIu64 "]\n", ex->input, ex->stream);
+			else
+				fprintf(o->f, "  [tcp.stream eq %" PRIu64 "]\n", ex->stream);
 		}
 	}
 }
@@ -178,11 +182,57 @@ static void inputs_and_limits(struct out_ctx *o, struct engine *e)
 		        c->dns_names_dropped, c->packets_truncated);
 }
 
+static const char *cat_col(const struct out_ctx *o, enum category c)
+{
+	if (!o->color)
+		return "";
+	switch (c) {
+	case CAT_BYPASS: return "\033[1;31m";
+	case CAT_TRUST_STORE:
+	case CAT_CERTIFICATE:
+	case CAT_DNS_BLOCKED: return "\033[1;33m";
+	case CAT_HEALTHY: return "\033[32m";
+	default: return "\033[2m";
+	}
+}
+
+#define MAX_CANDIDATES_SHOWN 20
+
+void report_candidates(struct out_ctx *o, const struct rank_result *r)
+{
+	char rule[80], why[800];
+	size_t shown = 0;
+	if (!r->n) {
+		fprintf(o->f, "\nNo candidates: no name failed consistently.\n");
+		return;
+	}
+	fprintf(o->f, "\n%sCandidates, best first%s\n", bold(o), off(o));
+	for (size_t i = 0; i < r->n && shown < MAX_CANDIDATES_SHOWN; i++) {
+		const struct candidate *c = &r->v[i];
+		if (c->cat == CAT_HEALTHY)
+			continue;
+		shown++;
+		safe(c->rule, rule, sizeof(rule));
+		fprintf(o->f, "%3zu. %s%-12s%s %-40s score %.2f  fail %llu ok %llu%s%s\n", i + 1, cat_col(o, c->cat),
+		        category_name(c->cat), off(o), rule, c->score, (unsigned long long)c->failures,
+		        (unsigned long long)c->successes, c->known_app ? "  app: " : "", c->known_app ? c->known_app : "");
+		safe(c->why, why, sizeof(why));
+		fprintf(o->f, "     why: %s\n", why);
+		safe(c->fix, why, sizeof(why));
+		fprintf(o->f, "     fix: %s\n", why);
+		fprintf(o->f, "     wireshark: %s\n", c->wireshark_filter);
+	}
+	if (r->n > shown)
+		fprintf(o->f, "     ... %zu more (see --format json)\n", r->n - shown);
+}
+
 void report_end(struct out_ctx *o, struct engine *e)
 {
 	size_t n;
-	const struct evid_name **v = evidence_sorted(engine_evidence(e), &n);
+	const struct evid_name **v;
 	summary(o, e);
+	report_candidates(o, &o->ranked);
+	v = evidence_sorted(engine_evidence(e), &n);
 	names_table(o, v, n);
 	details(o, v, n);
 	dns_write_report(engine_dns(e), o->f, o->color);

@@ -1,0 +1,69 @@
+/* rank.h: from per-name evidence to a ranked, minimal bypass list.
+ *
+ * rank_run() weighs the evidence of every name (src/analysis/evidence.h),
+ * the DNS facts and the knowledge base, gives each a category and a score
+ * (the model is in rank.c, described in doc/ranking.md), and folds names
+ * into a wildcard rule only where the evidence justifies it. It can be
+ * called at any moment (the live view calls it on every refresh).
+ */
+#ifndef PI_RANK_H
+#define PI_RANK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/evidence.h"
+#include "analysis/verdict.h"
+
+struct dns_tracker;
+struct kb;
+
+enum category {
+	CAT_BYPASS = 0,
+	CAT_TRUST_STORE,
+	CAT_CERTIFICATE,
+	CAT_DNS_BLOCKED,
+	CAT_INCONCLUSIVE,
+	CAT_HEALTHY,
+	CAT_COUNT
+};
+
+const char *category_name(enum category c);
+
+#define RANK_MAX_COVERED 16
+
+struct candidate {
+	char rule[260];               /* FQDN, or ".parent.example" for a wildcard */
+	enum category cat;
+	double score;                 /* 0..1 */
+	uint64_t failures, successes;
+	uint64_t signatures[V_COUNT]; /* verdict -> count */
+	uint64_t dns_unanswered;      /* unanswered DNS queries (dns-blocked) */
+	const char *known_app;        /* knowledge base app, or NULL */
+	char fix[512];                /* what to do */
+	char why[768];                /* one sentence of evidence */
+	char wireshark_filter[768];
+	uint8_t ncovered;             /* for a wildcard: the names it covers */
+	char covered[RANK_MAX_COVERED][128];
+	uint8_t baseline_ok;          /* succeeded in the baseline capture */
+	const struct evid_name *ev;   /* the evidence (first covered name) */
+};
+
+struct rank_opts {
+	const struct kb *kb;                 /* may be NULL */
+	struct evidence *baseline;           /* evidence without inspection, or NULL */
+	int include_healthy;                 /* list healthy names too */
+};
+
+struct rank_result {
+	struct candidate *v;
+	size_t n;
+};
+
+/* Rank. Returns 0, or -1 when out of memory (out is then empty). The
+ * result owns its array; free it with rank_result_free. */
+int rank_run(struct evidence *e, struct dns_tracker *dns, const struct rank_opts *o,
+             struct rank_result *out);
+void rank_result_free(struct rank_result *r);
+
+#endif
