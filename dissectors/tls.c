@@ -54,6 +54,14 @@ static const uint8_t hrr_random[32] = {
 	0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
+/* Empty cursors point here: pointer arithmetic on NULL is undefined. */
+static const uint8_t empty_bytes[1];
+
+static struct cur cur_empty(void)
+{
+	return cur_make(empty_bytes, 0);
+}
+
 /* What one tls_feed()/tls_gap() call works on. */
 struct fx {
 	struct tls_state *st;
@@ -526,8 +534,8 @@ static int ext_versions(struct tls_client_hello *ch, struct cur eb)
  * extension list itself is broken), -1 if even the fixed part is broken. */
 static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 {
-	struct cur sid, ciphers, comp, exts = cur_make(NULL, 0);
-	struct cur groups = cur_make(NULL, 0), formats = cur_make(NULL, 0), list;
+	struct cur sid, ciphers, comp, exts = cur_empty();
+	struct cur groups = cur_empty(), formats = cur_empty(), list;
 	struct ja3b j;
 	uint16_t v;
 	uint8_t u;
@@ -726,7 +734,7 @@ static void server_hello(const struct fx *x, struct cur m)
 	struct tls_state *st = x->st;
 	struct tls_server_hello sh;
 	struct tls_event ev;
-	struct cur sid, exts = cur_make(NULL, 0);
+	struct cur sid, exts = cur_empty();
 	const uint8_t *random;
 	uint8_t comp;
 	int bad = 0, hrr;
@@ -1067,7 +1075,7 @@ static void alert_record(const struct fx *x, const uint8_t *body, uint32_t blen)
 {
 	struct tls_dir *d = x->d;
 	struct cur c = cur_make(body, blen);
-	uint8_t level, desc;
+	uint8_t level = 0, desc = 0;
 
 	if (blen == 0) {
 		raise_anomaly(x, TLS_AN_BAD_ALERT);
@@ -1107,6 +1115,10 @@ static void finish_record(const struct fx *x, const uint8_t *body, uint32_t blen
 	struct tls_state *st = x->st;
 	uint8_t skip = d->skip_body, ev = d->rec_ev;
 
+	if (!body) {
+		body = empty_bytes;
+		blen = 0;
+	}
 	d->hdr_have = 0;
 	d->skip_body = 0;
 	d->rec_ev = 0;

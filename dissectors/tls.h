@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cur.h"    /* PI_OK, PI_NEED_MORE, PI_INVALID (tls_probe) */
 #include "common/limits.h"
 
 #define TLS_DIR_C2S 0 /* client to server */
@@ -35,7 +36,8 @@
 #define TLS_CT_HANDSHAKE 22
 #define TLS_CT_APPDATA 23
 #define TLS_CT_HEARTBEAT 24
-#define TLS_CT_SSLV2 128 /* pseudo type: an SSLv2-format ClientHello record */
+#define TLS_CT_SSLV2 128 /* pseudo type: an SSLv2-format hello record (content_type
+                            of the events it gives) */
 
 /* handshake types */
 #define TLS_HS_CLIENT_HELLO 1
@@ -51,15 +53,25 @@
 #define TLS_HS_FINISHED 20
 
 enum tls_ev_type {
-	TLS_EV_CLIENT_HELLO = 1, /* hello info in st->ch */
-	TLS_EV_SERVER_HELLO,     /* st->sh filled; is_hrr set for a HelloRetryRequest */
-	TLS_EV_CERTIFICATE,      /* server (or client) Certificate: st->certs */
+	TLS_EV_CLIENT_HELLO = 1, /* hello info in st->ch (C2S only; a malformed hello
+	                            comes after TLS_AN_BAD_HANDSHAKE with the fields
+	                            read so far, ja3 "" if the lists are broken) */
+	TLS_EV_SERVER_HELLO,     /* st->sh filled (S2C only); is_hrr set for a
+	                            HelloRetryRequest */
+	TLS_EV_CERTIFICATE,      /* a Certificate message, either direction;
+	                            cert_count = certificates in it. st->certs
+	                            holds the server's first one only */
 	TLS_EV_HANDSHAKE,        /* any other plaintext handshake message: hs_type */
-	TLS_EV_CCS,              /* ChangeCipherSpec */
-	TLS_EV_ALERT,            /* plaintext alert: level, desc */
-	TLS_EV_ENCRYPTED,        /* an encrypted record: content_type (22, 21 or 23
-	                            as on the wire) and record_len */
-	TLS_EV_HEARTBEAT,
+	TLS_EV_CCS,              /* plaintext ChangeCipherSpec (TLS <= 1.2 before
+	                            encryption, and TLS 1.3 compatibility CCS) */
+	TLS_EV_ALERT,            /* plaintext alert: level (1 or 2), desc; in TLS 1.3
+	                            alert records are plaintext by definition */
+	TLS_EV_ENCRYPTED,        /* an opaque record: content_type (20..24 as on the
+	                            wire) and record_len. Also application data
+	                            before encryption (0-RTT, mid-stream pickup) and
+	                            alert records of >= 18 bytes whose first byte
+	                            is no alert level (encrypted, CCS missed) */
+	TLS_EV_HEARTBEAT,        /* heartbeat record before encryption */
 	TLS_EV_NOT_TLS,          /* this direction does not carry TLS: stop feeding */
 	TLS_EV_ANOMALY,          /* malformed input; anomaly names it */
 };
@@ -97,7 +109,7 @@ struct tls_event {
  * record it comes from is complete, with the frame/ts_ns of the tls_feed()
  * chunk that completed it (so a record cut off by the end of the capture
  * gives no event). TLS_EV_NOT_TLS and record-header anomalies come from the
- * chunk in which the bad header byte arrived. Events raised inside
+ * chunk in which the offending header byte arrived. Events raised inside
  * tls_gap() carry the frame/ts_ns of the last chunk fed to the state. */
 
 struct tls_client_hello {
@@ -132,26 +144,27 @@ struct tls_certs {
 /* Per-direction record parsing state. Internal, but embedded by value. */
 struct tls_dir {
 	uint8_t hdr[5];
-	uint8_t hdr_have;       /* bytes of a record header held in hdr */
-	uint8_t rec_type;
+	uint8_t hdr_have;       /* bytes of a record header held in hdr (5: in a body) */
+	uint8_t rec_type;       /* TLS_CT_*, or TLS_CT_SSLV2 */
+	uint8_t rec_ev;         /* skipped body: event emitted when it ends (0: none) */
 	uint16_t rec_version;
+	uint8_t seen;           /* a record header was accepted (or a gap came first) */
+	uint8_t hs_lost;        /* handshake message boundary lost after a gap */
 	uint32_t rec_len;
 	uint32_t rec_left;      /* body bytes of the current record still to come */
+	uint32_t hs_skip;       /* bytes of a dropped handshake message still to skip */
 	uint8_t *body;          /* buffered body of a record we parse (plaintext) */
 	uint32_t body_have;
+	uint32_t body_cap;      /* allocated size of body */
 	uint8_t *hs;            /* handshake message reassembly across records */
 	uint32_t hs_have, hs_cap;
 	uint8_t encrypted;      /* records from this direction are now encrypted */
 	uint8_t desync;         /* lost the record boundary after a gap */
-	uint8_t not_tls;
+	uint8_t not_tls;        /* not parsed any more: not TLS (TLS_EV_NOT_TLS was
+	                           emitted), or SSLv2 after an SSLv2 ServerHello */
 	uint8_t skip_body;      /* current record body is skipped, not buffered */
-	uint8_t rec_ev;         /* skipped body: event emitted when it ends (0: none) */
-	uint8_t seen;           /* a record header was accepted (or a gap came first) */
-	uint8_t hs_lost;        /* handshake message boundary lost after a gap */
 	uint8_t alert_frag;     /* first byte of an alert split across records */
 	uint8_t alert_frag_have;
-	uint32_t body_cap;      /* allocated size of body */
-	uint32_t hs_skip;       /* bytes of a dropped handshake message still to skip */
 };
 
 typedef void (*tls_event_cb)(void *ctx, const struct tls_event *ev);

@@ -21,6 +21,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/cur.h"
+
 static const char hexd[] = "0123456789abcdef";
 
 /* Copy n bytes as a safe string. keep_bs: copy '\' as is (RFC 2253 output
@@ -94,15 +96,18 @@ out:
 	return rc;
 }
 
-/* First commonName of the subject, UTF-8, escaped. */
+/* The last (most specific, RFC 6125 6.4.4) commonName of the subject,
+ * UTF-8, escaped. */
 static void common_name(const X509_NAME *name, char *dst, size_t cap)
 {
-	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	int i = -1, next;
 	X509_NAME_ENTRY *e;
 	ASN1_STRING *s;
 	unsigned char *u = NULL;
 	int n;
 	dst[0] = '\0';
+	while ((next = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0)
+		i = next;
 	if (i < 0)
 		return;
 	e = X509_NAME_get_entry(name, i);
@@ -184,12 +189,20 @@ static void san_of(X509 *x, struct cert_info *out)
 			if (!p)
 				continue;
 			if (len == 4) {
-				snprintf(ip, sizeof ip, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+				struct cur c = cur_make(p, 4);
+				uint8_t a[4] = { 0 };
+				for (int k = 0; k < 4; k++)
+					(void)cur_u8(&c, &a[k]);
+				snprintf(ip, sizeof ip, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
 			} else if (len == 16) {
+				/* eight groups, no "::" compression */
+				struct cur c = cur_make(p, 16);
 				size_t o = 0;
-				for (int k = 0; k < 16; k += 2)
-					o += (size_t)snprintf(ip + o, sizeof ip - o, k ? ":%x" : "%x",
-					                      (unsigned)((p[k] << 8) | p[k + 1]));
+				for (int k = 0; k < 8; k++) {
+					uint16_t grp = 0;
+					(void)cur_u16(&c, &grp);
+					o += (size_t)snprintf(ip + o, sizeof ip - o, k ? ":%x" : "%x", grp);
+				}
 			} else {
 				continue;
 			}
