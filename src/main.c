@@ -32,11 +32,14 @@ enum {
 	EXIT_INTERNAL = 5,    /* out of memory, cannot write output */
 };
 
+#include "commands.h"
+
 #define DEFAULT_SAMPLE "samples/mixed.pcapng"
 #define MAX_DIR_DEPTH 8
 
 static const char usage_text[] =
 	"usage: pinspect analyze [options] [FILE|DIR ...]\n"
+	"       pinspect merge [-f FORMAT] [--kb FILE] RESULT.json...\n"
 	"       pinspect --help | --version\n"
 	"\n"
 	"Finds the TLS connections that clients reject behind TLS inspection, and why.\n"
@@ -355,6 +358,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "analyze") == 0 || strcmp(argv[1], "analyse") == 0)
 		return cmd_analyze(argc - 1, argv + 1);
+	if (strcmp(argv[1], "merge") == 0)
+		return cmd_merge(argc - 1, argv + 1);
 	fprintf(stderr, "pinspect: unknown command '%s'\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;

@@ -62,26 +62,121 @@ static struct evid_name *lookup(struct evidence *e, const char *name)
 	return n;
 }
 
-static void add_client(struct evid_name *n, const struct conn *c)
+/* Every bounded set below keeps the smallest members in a fixed order, so
+ * that adding connections one by one and merging aggregates (pinspect
+ * merge) give the same result whatever the order: merging is associative
+ * and commutative. */
+
+/* Add (or find) a client; counts go to it. Beyond EVID_MAX_CLIENTS the
+ * largest address is dropped (overflow noted). */
+static void client_add(struct evid_name *n, const uint8_t key[17], uint32_t fail, uint32_t ok)
 {
-	uint8_t key[17];
-	int i;
-	key[0] = c->ipver;
-	memcpy(key + 1, c->caddr, 16);
+	int i, pos;
 	for (i = 0; i < n->nclients; i++)
-		if (memcmp(n->client_addr[i], key, sizeof(key)) == 0)
-			break;
-	if (i == n->nclients) {
-		if (n->nclients >= EVID_MAX_CLIENTS) {
-			n->clients_overflow = 1;
+		if (memcmp(n->client_addr[i], key, 17) == 0) {
+			n->client_fail[i] += fail;
+			n->client_ok[i] += ok;
 			return;
 		}
-		memcpy(n->client_addr[n->nclients++], key, sizeof(key));
+	if (n->nclients >= EVID_MAX_CLIENTS) {
+		n->clients_overflow = 1;
+		if (memcmp(key, n->client_addr[n->nclients - 1], 17) > 0)
+			return;
+		n->nclients--; /* drop the largest */
 	}
-	if (verdict_is_rejection(c->verdict))
-		n->client_fail[i]++;
-	else if (c->verdict == V_HEALTHY)
-		n->client_ok[i]++;
+	for (pos = n->nclients; pos > 0 && memcmp(n->client_addr[pos - 1], key, 17) > 0; pos--) {
+		memcpy(n->client_addr[pos], n->client_addr[pos - 1], 17);
+		n->client_fail[pos] = n->client_fail[pos - 1];
+		n->client_ok[pos] = n->client_ok[pos - 1];
+	}
+	memcpy(n->client_addr[pos], key, 17);
+	n->client_fail[pos] = fail;
+	n->client_ok[pos] = ok;
+	n->nclients++;
+}
+
+static void version_add(struct evid_name *n, uint16_t v)
+{
+	int i, pos;
+	for (i = 0; i < n->nversions; i++)
+		if (n->versions[i] == v)
+			return;
+	if (n->nversions >= EVID_MAX_VERSIONS) {
+		if (v > n->versions[n->nversions - 1])
+			return;
+		n->nversions--;
+	}
+	for (pos = n->nversions; pos > 0 && n->versions[pos - 1] > v; pos--)
+		n->versions[pos] = n->versions[pos - 1];
+	n->versions[pos] = v;
+	n->nversions++;
+}
+
+static void ja3_add(struct evid_name *n, const char *j)
+{
+	int i, pos;
+	for (i = 0; i < n->nja3; i++)
+		if (strcmp(n->ja3[i], j) == 0)
+			return;
+	if (n->nja3 >= EVID_MAX_JA3) {
+		if (strcmp(j, n->ja3[n->nja3 - 1]) > 0)
+			return;
+		n->nja3--;
+	}
+	for (pos = n->nja3; pos > 0 && strcmp(n->ja3[pos - 1], j) > 0; pos--)
+		memcpy(n->ja3[pos], n->ja3[pos - 1], sizeof(n->ja3[0]));
+	pi_strlcpy(n->ja3[pos], j, sizeof(n->ja3[0]));
+	n->nja3++;
+}
+
+/* The smallest non-empty value wins. */
+static void text_min(char *dst, size_t len, const char *v)
+{
+	if (v && *v && (!*dst || strcmp(v, dst) < 0))
+		pi_strlcpy(dst, v, len);
+}
+
+/* Examples: failures (and alerts) before a success; then by time,
+ * endpoints, stream. At most one success is kept. */
+static int example_cmp(const struct evid_example *a, const struct evid_example *b)
+{
+	int ca = a->verdict == V_HEALTHY, cb = b->verdict == V_HEALTHY, r;
+	if (ca != cb)
+		return ca - cb;
+	if (a->ts_ns != b->ts_ns)
+		return a->ts_ns < b->ts_ns ? -1 : 1;
+	if ((r = strcmp(a->client, b->client)) != 0)
+		return r;
+	if ((r = strcmp(a->server, b->server)) != 0)
+		return r;
+	if (a->stream != b->stream)
+		return a->stream < b->stream ? -1 : 1;
+	return a->input < b->input ? -1 : a->input > b->input;
+}
+
+static void example_add(struct evid_name *n, const struct evid_example *x)
+{
+	int pos;
+	if (x->verdict == V_HEALTHY)
+		for (int i = 0; i < n->nexamples; i++)
+			if (n->examples[i].verdict == V_HEALTHY) {
+				if (example_cmp(x, &n->examples[i]) >= 0)
+					return;
+				/* replace the later success */
+				memmove(&n->examples[i], &n->examples[i + 1],
+				        (size_t)(n->nexamples - i - 1) * sizeof(n->examples[0]));
+				n->nexamples--;
+				break;
+			}
+	if (n->nexamples >= EVID_MAX_EXAMPLES) {
+		if (example_cmp(x, &n->examples[n->nexamples - 1]) >= 0)
+			return;
+		n->nexamples--;
+	}
+	for (pos = n->nexamples; pos > 0 && example_cmp(&n->examples[pos - 1], x) > 0; pos--)
+		n->examples[pos] = n->examples[pos - 1];
+	n->examples[pos] = *x;
+	n->nexamples++;
 }
 
 int evid_mixed_client(const struct evid_name *n)
@@ -101,66 +196,96 @@ const struct evid_name *evidence_find(const struct evidence *e, const char *name
 	return NULL;
 }
 
+static int strong_cert_alert(uint8_t desc)
+{
+	return desc == 48 || desc == 42 || desc == 46 || desc == 49;
+}
+
 void evidence_add(struct evidence *e, const struct conn *c, const char *name, int name_source,
                   const char *client, const char *server, const char *app, const char *chain)
 {
 	struct evid_name *n = lookup(e, name);
+	uint8_t key[17];
+	int rejected = verdict_is_rejection(c->verdict), ok = c->verdict == V_HEALTHY;
 	if (!n)
 		return;
 	n->total++;
 	if ((unsigned)c->verdict < V_COUNT)
 		n->verdicts[c->verdict]++;
-	if (verdict_is_rejection(c->verdict))
+	if (rejected)
 		n->failures++;
-	if (c->verdict == V_CERT_ALERT && (c->alert_desc == 48 || c->alert_desc == 42 || c->alert_desc == 46 ||
-	                                   c->alert_desc == 49))
-		n->cert_alert_strong++;
-	else if (c->verdict == V_HEALTHY)
+	if (ok)
 		n->successes++;
+	if (c->verdict == V_CERT_ALERT && strong_cert_alert(c->alert_desc))
+		n->cert_alert_strong++;
 	if (name_source > n->name_source)
 		n->name_source = (uint8_t)name_source;
-	if (c->sni[0] && strcmp(c->sni, name) != 0 && !n->sni[0])
-		pi_strlcpy(n->sni, c->sni, sizeof(n->sni));
-	add_client(n, c);
-	if (c->version) {
-		int i;
-		for (i = 0; i < n->nversions && n->versions[i] != c->version; i++)
-			;
-		if (i == n->nversions && n->nversions < EVID_MAX_VERSIONS)
-			n->versions[n->nversions++] = c->version;
-	}
-	if (c->ja3[0]) {
-		int i;
-		for (i = 0; i < n->nja3 && strcmp(n->ja3[i], c->ja3) != 0; i++)
-			;
-		if (i == n->nja3 && n->nja3 < EVID_MAX_JA3)
-			memcpy(n->ja3[n->nja3++], c->ja3, 33);
-	}
-	if (app && *app && !n->app[0])
-		pi_strlcpy(n->app, app, sizeof(n->app));
-	if (chain && *chain && !n->chain[0])
-		pi_strlcpy(n->chain, chain, sizeof(n->chain));
-	if (!n->first_ts || c->first_ts < n->first_ts)
+	if (c->sni[0] && strcmp(c->sni, name) != 0)
+		text_min(n->sni, sizeof(n->sni), c->sni);
+	key[0] = c->ipver;
+	memcpy(key + 1, c->caddr, 16);
+	client_add(n, key, (uint32_t)rejected, (uint32_t)ok);
+	if (c->version)
+		version_add(n, c->version);
+	if (c->ja3[0])
+		ja3_add(n, c->ja3);
+	text_min(n->app, sizeof(n->app), app);
+	text_min(n->chain, sizeof(n->chain), chain);
+	if (!n->first_ts || (c->first_ts && c->first_ts < n->first_ts))
 		n->first_ts = c->first_ts;
 	if (c->last_ts > n->last_ts)
 		n->last_ts = c->last_ts;
-	/* examples: failures first, then one success */
-	int want = verdict_is_rejection(c->verdict) || c->verdict == V_SERVER_ABORT ||
-	           c->verdict == V_OTHER_ALERT || (c->verdict == V_HEALTHY && n->successes == 1);
-	if (want && n->nexamples < EVID_MAX_EXAMPLES) {
-		struct evid_example *x = &n->examples[n->nexamples++];
-		x->input = c->input;
-		x->stream = c->stream;
-		x->verdict = c->verdict;
-		x->has_alert = c->has_alert;
-		x->alert_desc = c->alert_desc;
-		x->alert_from_server = c->alert_from_server;
-		pi_strlcpy(x->client, client, sizeof(x->client));
-		pi_strlcpy(x->server, server, sizeof(x->server));
-		memcpy(x->frames, c->frames, sizeof(x->frames));
-		x->nframes = c->nframes;
-		x->reaction_ms = c->reaction_ms;
-		x->ts_ns = c->first_ts;
+	if (rejected || ok || c->verdict == V_SERVER_ABORT || c->verdict == V_OTHER_ALERT) {
+		struct evid_example x;
+		memset(&x, 0, sizeof(x));
+		x.input = c->input;
+		x.stream = c->stream;
+		x.verdict = c->verdict;
+		x.has_alert = c->has_alert;
+		x.alert_desc = c->alert_desc;
+		x.alert_from_server = c->alert_from_server;
+		pi_strlcpy(x.client, client, sizeof(x.client));
+		pi_strlcpy(x.server, server, sizeof(x.server));
+		memcpy(x.frames, c->frames, sizeof(x.frames));
+		x.nframes = c->nframes;
+		x.reaction_ms = c->reaction_ms;
+		x.ts_ns = c->first_ts;
+		example_add(n, &x);
+	}
+}
+
+void evidence_merge_name(struct evidence *e, const struct evid_name *src, uint32_t input_offset)
+{
+	struct evid_name *n = lookup(e, src->name);
+	if (!n)
+		return;
+	n->total += src->total;
+	for (int k = 0; k < V_COUNT; k++)
+		n->verdicts[k] += src->verdicts[k];
+	n->failures += src->failures;
+	n->successes += src->successes;
+	n->cert_alert_strong += src->cert_alert_strong;
+	if (src->name_source > n->name_source)
+		n->name_source = src->name_source;
+	text_min(n->sni, sizeof(n->sni), src->sni);
+	for (int i = 0; i < src->nclients; i++)
+		client_add(n, src->client_addr[i], src->client_fail[i], src->client_ok[i]);
+	if (src->clients_overflow)
+		n->clients_overflow = 1;
+	for (int i = 0; i < src->nversions; i++)
+		version_add(n, src->versions[i]);
+	for (int i = 0; i < src->nja3; i++)
+		ja3_add(n, src->ja3[i]);
+	text_min(n->app, sizeof(n->app), src->app);
+	text_min(n->chain, sizeof(n->chain), src->chain);
+	if (src->first_ts && (!n->first_ts || src->first_ts < n->first_ts))
+		n->first_ts = src->first_ts;
+	if (src->last_ts > n->last_ts)
+		n->last_ts = src->last_ts;
+	for (int i = 0; i < src->nexamples; i++) {
+		struct evid_example x = src->examples[i];
+		x.input += input_offset;
+		example_add(n, &x);
 	}
 }
 

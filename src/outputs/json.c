@@ -5,10 +5,13 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/dnsmap.h"
+#include "capture/decode.h"
 #include "common/util.h"
+#include "dissectors/tls.h"
 #include "outputs/bypass.h"
 #include "outputs/output.h"
 
@@ -146,27 +149,108 @@ static void write_inputs(struct jw *w, struct engine *e)
 	jw_arr_close(w);
 }
 
+/* The per-name evidence, complete enough that `pinspect merge` rebuilds it
+ * exactly (doc/json-schema.md, NAME). */
+void json_write_name(struct jw *w, const struct evid_name *x)
+{
+	char buf[64];
+	jw_obj_open(w);
+	jw_kstr(w, "name", x->name);
+	jw_kstr(w, "sni", x->sni[0] ? x->sni : NULL);
+	jw_kstr(w, "name_source", x->name_source == 2 ? "sni" : x->name_source == 1 ? "dns" : "none");
+	jw_kuint(w, "connections", x->total);
+	jw_kuint(w, "failures", x->failures);
+	jw_kuint(w, "successes", x->successes);
+	jw_kuint(w, "cert_alert_strong", x->cert_alert_strong);
+	jw_key(w, "verdicts");
+	jw_obj_open(w);
+	for (int k = 1; k < V_COUNT; k++)
+		if (x->verdicts[k])
+			jw_kuint(w, verdict_name((enum verdict)k), x->verdicts[k]);
+	jw_obj_close(w);
+	jw_kuint(w, "clients", x->nclients);
+	jw_kbool(w, "clients_overflow", x->clients_overflow);
+	jw_key(w, "client_outcomes");
+	jw_arr_open(w);
+	for (int i = 0; i < x->nclients; i++) {
+		decode_addr_str(x->client_addr[i][0], x->client_addr[i] + 1, buf, sizeof(buf));
+		jw_obj_open(w);
+		jw_kstr(w, "client", buf);
+		jw_kuint(w, "failures", x->client_fail[i]);
+		jw_kuint(w, "successes", x->client_ok[i]);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_key(w, "tls_versions");
+	jw_arr_open(w);
+	for (int i = 0; i < x->nversions; i++) {
+		snprintf(buf, sizeof(buf), "0x%04x", x->versions[i]);
+		jw_str(w, buf);
+	}
+	jw_arr_close(w);
+	jw_key(w, "ja3");
+	jw_arr_open(w);
+	for (int i = 0; i < x->nja3; i++)
+		jw_str(w, x->ja3[i]);
+	jw_arr_close(w);
+	jw_kstr(w, "app", x->app[0] ? x->app : NULL);
+	jw_kstr(w, "dns_chain", x->chain[0] ? x->chain : NULL);
+	jw_kuint(w, "first_ts_ns", x->first_ts);
+	jw_kuint(w, "last_ts_ns", x->last_ts);
+	jw_key(w, "examples");
+	jw_arr_open(w);
+	for (int i = 0; i < x->nexamples; i++) {
+		const struct evid_example *ex = &x->examples[i];
+		jw_obj_open(w);
+		jw_kuint(w, "input", ex->input);
+		jw_kuint(w, "tcp_stream", ex->stream);
+		jw_kstr(w, "verdict", verdict_name(ex->verdict));
+		jw_kstr(w, "alert", ex->has_alert ? tls_alert_name(ex->alert_desc) : NULL);
+		jw_key(w, "alert_code");
+		if (ex->has_alert)
+			jw_uint(w, ex->alert_desc);
+		else
+			jw_null(w);
+		jw_kbool(w, "alert_from_server", ex->alert_from_server);
+		jw_kstr(w, "client", ex->client);
+		jw_kstr(w, "server", ex->server);
+		jw_key(w, "frames");
+		jw_arr_open(w);
+		for (int j = 0; j < ex->nframes; j++)
+			jw_uint(w, ex->frames[j]);
+		jw_arr_close(w);
+		jw_key(w, "reaction_ms");
+		if (ex->reaction_ms >= 0)
+			jw_double(w, ex->reaction_ms, 3);
+		else
+			jw_null(w);
+		jw_kuint(w, "ts_ns", ex->ts_ns);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+	jw_obj_close(w);
+}
+
 static void write_names(struct jw *w, struct engine *e)
 {
 	size_t n;
 	const struct evid_name **v = evidence_sorted(engine_evidence(e), &n);
 	jw_key(w, "names");
 	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++)
+		json_write_name(w, v[i]);
+	jw_arr_close(w);
+}
+
+void json_write_dns_names(struct jw *w, const struct rank_dns *d, size_t n)
+{
+	jw_key(w, "dns_names");
+	jw_arr_open(w);
 	for (size_t i = 0; i < n; i++) {
-		const struct evid_name *x = v[i];
 		jw_obj_open(w);
-		jw_kstr(w, "name", x->name);
-		jw_kuint(w, "connections", x->total);
-		jw_kuint(w, "failures", x->failures);
-		jw_kuint(w, "successes", x->successes);
-		jw_key(w, "verdicts");
-		jw_obj_open(w);
-		for (int k = 1; k < V_COUNT; k++)
-			if (x->verdicts[k])
-				jw_kuint(w, verdict_name((enum verdict)k), x->verdicts[k]);
-		jw_obj_close(w);
-		jw_kuint(w, "clients", x->nclients);
-		kstr_or_null(w, "app", x->app);
+		jw_kstr(w, "name", d[i].name);
+		jw_kuint(w, "unanswered", d[i].unanswered);
+		jw_kuint(w, "answered", d[i].answered);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
@@ -203,6 +287,12 @@ void json_end(struct out_ctx *o, struct engine *e)
 		out_candidate_json(w, &o->ranked.v[i]);
 	jw_arr_close(w);
 	write_names(w, e);
+	{
+		struct rank_dns *d = NULL;
+		size_t nd = rank_dns_from_tracker(engine_dns(e), &d);
+		json_write_dns_names(w, d, nd);
+		free(d);
+	}
 	jw_key(w, "summary");
 	jw_obj_open(w);
 	jw_kuint(w, "packets", st->packets);

@@ -206,6 +206,12 @@ void jw_null(struct jw *w)
 	fputs("null", w->f);
 }
 
+void jw_raw(struct jw *w, const char *json)
+{
+	pre_value(w);
+	fputs(json, w->f);
+}
+
 void jw_kstr(struct jw *w, const char *key, const char *s) { jw_key(w, key); jw_str(w, s); }
 void jw_kint(struct jw *w, const char *key, int64_t v) { jw_key(w, key); jw_int(w, v); }
 void jw_kuint(struct jw *w, const char *key, uint64_t v) { jw_key(w, key); jw_uint(w, v); }

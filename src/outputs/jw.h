@@ -34,6 +34,8 @@ void jw_uint(struct jw *w, uint64_t v);
 void jw_double(struct jw *w, double v, int decimals);
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
+/* A value that is already valid JSON text (from a trusted serializer). */
+void jw_raw(struct jw *w, const char *json);
 
 /* key + value shorthands */
 void jw_kstr(struct jw *w, const char *key, const char *s);

@@ -44,6 +44,10 @@ void json_end(struct out_ctx *o, struct engine *e);
 void csv_begin(struct out_ctx *o);
 void csv_conn(struct out_ctx *o, const struct conn_out *c);
 
+/* JSON pieces shared with pinspect merge. */
+void json_write_name(struct jw *w, const struct evid_name *x);
+void json_write_dns_names(struct jw *w, const struct rank_dns *d, size_t n);
+
 /* Shared formatting. */
 const char *out_version_name(uint16_t v); /* "TLS 1.2" or NULL when 0 */
 /* The decisive alert's IANA name, or NULL. */

@@ -357,30 +357,58 @@ static void fold_wildcards(struct vec *v, struct evidence *e, int *removed)
 
 /* ---- DNS-blocked names --------------------------------------------------- */
 
-static void add_dns_blocked(struct vec *v, struct evidence *e, struct dns_tracker *dns)
+static int cmp_dns(const void *a, const void *b)
 {
-	size_t n = dns ? dns_count(dns) : 0;
+	return strcmp(((const struct rank_dns *)a)->name, ((const struct rank_dns *)b)->name);
+}
+
+size_t rank_dns_from_tracker(struct dns_tracker *t, struct rank_dns **out)
+{
+	size_t n = t ? dns_count(t) : 0, k = 0;
+	struct rank_dns *v;
+	*out = NULL;
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct dns_rec *r = dns_get(dns, i);
+		const struct dns_rec *r = dns_get(t, i);
+		if (!r)
+			continue;
+		pi_strlcpy(v[k].name, r->name, sizeof(v[k].name));
+		v[k].unanswered = r->unanswered;
+		v[k].answered = r->answered;
+		k++;
+	}
+	/* one entry per name, all query types together */
+	qsort(v, k, sizeof(*v), cmp_dns);
+	size_t w = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (w && strcmp(v[w - 1].name, v[i].name) == 0) {
+			v[w - 1].unanswered += v[i].unanswered;
+			v[w - 1].answered += v[i].answered;
+		} else {
+			v[w++] = v[i];
+		}
+	}
+	*out = v;
+	return w;
+}
+
+/* Names whose queries went unanswered (never answered at all) and that no
+ * connection reached: a DNS policy matter. */
+static void add_dns_blocked(struct vec *v, struct evidence *e, const struct rank_dns *dns, size_t ndns)
+{
+	for (size_t i = 0; i < ndns; i++) {
+		const struct rank_dns *r = &dns[i];
 		const struct evid_name *ev;
 		struct candidate *c;
-		int merged = 0;
-		if (!r || !r->unanswered || r->answered)
+		if (!r->unanswered || r->answered)
 			continue;
 		ev = evidence_find(e, r->name);
 		if (ev && ev->successes)
-			continue; /* answered another way: the name works */
-		/* one candidate per name, whatever the query types */
-		for (size_t j = 0; j < v->n; j++) {
-			if (v->v[j].cat == CAT_DNS_BLOCKED && strcmp(v->v[j].rule, r->name) == 0) {
-				v->v[j].dns_unanswered += r->unanswered;
-				v->v[j].score = DNS_BLOCKED_WEIGHT * repetition(v->v[j].dns_unanswered);
-				merged = 1;
-				break;
-			}
-		}
-		if (merged)
-			continue;
+			continue; /* reached another way: the name works */
 		if (!(c = vec_push(v)))
 			return;
 		pi_strlcpy(c->rule, r->name, sizeof(c->rule));
@@ -388,20 +416,13 @@ static void add_dns_blocked(struct vec *v, struct evidence *e, struct dns_tracke
 		c->dns_unanswered = r->unanswered;
 		c->score = DNS_BLOCKED_WEIGHT * repetition(r->unanswered);
 		c->ev = ev;
-		snprintf(c->why, sizeof(c->why), "%u DNS quer%s for %s never answered (first frame %llu)",
-		         r->unanswered, r->unanswered == 1 ? "y" : "ies", r->name, (unsigned long long)r->first_frame);
+		snprintf(c->why, sizeof(c->why), "%llu DNS quer%s for %s never answered, none answered",
+		         (unsigned long long)r->unanswered, r->unanswered == 1 ? "y" : "ies", r->name);
 		snprintf(c->fix, sizeof(c->fix),
 		         "a DNS policy matter, not TLS: check why the resolver (or the DNS security policy) drops %s",
 		         r->name);
 		snprintf(c->wireshark_filter, sizeof(c->wireshark_filter),
 		         "dns.qry.name == \"%s\" && dns.flags.response == 0 && !dns.response_in", r->name);
-	}
-	/* rewrite the why of merged entries with their totals */
-	for (size_t j = 0; j < v->n; j++) {
-		struct candidate *c = &v->v[j];
-		if (c->cat == CAT_DNS_BLOCKED)
-			snprintf(c->why, sizeof(c->why), "%llu DNS quer%s for %s never answered",
-			         (unsigned long long)c->dns_unanswered, c->dns_unanswered == 1 ? "y" : "ies", c->rule);
 	}
 }
 
@@ -434,6 +455,16 @@ static int cmp_cand(const void *a, const void *b)
 }
 
 int rank_run(struct evidence *e, struct dns_tracker *dns, const struct rank_opts *o, struct rank_result *out)
+{
+	struct rank_dns *list = NULL;
+	size_t n = rank_dns_from_tracker(dns, &list);
+	int rc = rank_run_list(e, list, n, o, out);
+	free(list);
+	return rc;
+}
+
+int rank_run_list(struct evidence *e, const struct rank_dns *dns, size_t ndns, const struct rank_opts *o,
+                  struct rank_result *out)
 {
 	struct vec v = { 0 };
 	size_t n, n0;
@@ -469,7 +500,7 @@ int rank_run(struct evidence *e, struct dns_tracker *dns, const struct rank_opts
 	}
 	free(removed);
 	removed = NULL;
-	add_dns_blocked(&v, e, dns);
+	add_dns_blocked(&v, e, dns, ndns);
 	if (v.n)
 		qsort(v.v, v.n, sizeof(v.v[0]), cmp_cand);
 	out->v = v.v;

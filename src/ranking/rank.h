@@ -60,10 +60,23 @@ struct rank_result {
 	size_t n;
 };
 
+/* DNS facts per queried name (all query types added up). */
+struct rank_dns {
+	char name[256];
+	uint64_t unanswered;  /* transactions never answered */
+	uint64_t answered;
+};
+
 /* Rank. Returns 0, or -1 when out of memory (out is then empty). The
- * result owns its array; free it with rank_result_free. */
+ * result owns its array; free it with rank_result_free. dns may be NULL. */
 int rank_run(struct evidence *e, struct dns_tracker *dns, const struct rank_opts *o,
              struct rank_result *out);
+/* The same with the DNS facts given as a list (pinspect merge). */
+int rank_run_list(struct evidence *e, const struct rank_dns *dns, size_t ndns, const struct rank_opts *o,
+                  struct rank_result *out);
+/* DNS facts of a tracker as a list sorted by name; *out is malloc'd (free it).
+ * Returns the count, or 0 (with *out NULL) when there is nothing. */
+size_t rank_dns_from_tracker(struct dns_tracker *t, struct rank_dns **out);
 void rank_result_free(struct rank_result *r);
 
 #endif
