@@ -10,6 +10,7 @@
 
 #include "analysis/dnsmap.h"
 #include "common/util.h"
+#include "outputs/annotate.h"
 #include "outputs/bypass.h"
 #include "outputs/output.h"
 #include "pipeline.h"
@@ -55,6 +56,8 @@ static const char usage_text[] =
 	"                        names failing in both are not listed as bypass\n"
 	"      --kb FILE         knowledge base to use instead of the bundled data/kb.conf\n"
 	"      --include-healthy list healthy names among the candidates too\n"
+	"      --annotate OUT    write a pcapng copy of the (single) input with comments\n"
+	"                        on the decisive frames\n"
 	"      --pretty          indent JSON\n"
 	"  -o, --output FILE     write there instead of standard output\n"
 	"      --color WHEN      auto (default: a terminal and no NO_COLOR), always, never\n"
@@ -144,6 +147,20 @@ static const char *default_sample(void)
 	return DEFAULT_SAMPLE;
 }
 
+/* The analyzer's sink: the output, and the annotations if asked for. */
+struct analyze_sink {
+	struct out_ctx *out;
+	struct annot *annot;
+};
+
+static void analyze_conn(void *ctx, const struct conn_out *o)
+{
+	struct analyze_sink *s = ctx;
+	out_conn(s->out, o);
+	if (s->annot)
+		annot_conn(s->annot, o);
+}
+
 static int cmd_analyze(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -160,6 +177,7 @@ static int cmd_analyze(int argc, char **argv)
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "kb", required_argument, NULL, 'K' },
 		{ "include-healthy", no_argument, NULL, 'H' },
+		{ "annotate", required_argument, NULL, 'A' },
 		{ 0, 0, 0, 0 },
 	};
 	struct file_list baseline = { 0 };
@@ -167,6 +185,8 @@ static int cmd_analyze(int argc, char **argv)
 	struct rank_opts ropts = { 0 };
 	struct kb *kb = NULL;
 	struct engine *base = NULL;
+	const char *annotate = NULL;
+	struct analyze_sink as = { 0 };
 	struct out_ctx out = { 0 };
 	struct engine_opts eo = { 0 };
 	struct file_list files = { 0 };
@@ -228,6 +248,9 @@ static int cmd_analyze(int argc, char **argv)
 			break;
 		case 'H':
 			ropts.include_healthy = 1;
+			break;
+		case 'A':
+			annotate = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -294,8 +317,16 @@ static int cmd_analyze(int argc, char **argv)
 		ropts.baseline = engine_evidence(base);
 	}
 	out.ropts = &ropts;
+	if (annotate) {
+		if (files.n != 1) {
+			fprintf(stderr, "pinspect: --annotate takes exactly one capture file\n");
+			return EXIT_USAGE;
+		}
+		as.annot = annot_new();
+	}
+	as.out = &out;
 
-	struct conn_sink sink = { NULL, out_conn, &out };
+	struct conn_sink sink = { NULL, analyze_conn, &as };
 	struct engine *e = engine_new(&eo, &sink);
 	if (!e) {
 		fprintf(stderr, "pinspect: out of memory\n");
@@ -316,6 +347,14 @@ static int cmd_analyze(int argc, char **argv)
 	}
 	engine_finish(e);
 	out_end(&out, e);
+	if (as.annot) {
+		char err[512];
+		if (annot_write(as.annot, files.v[0], annotate, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pinspect: %s\n", err);
+			worst = EXIT_INTERNAL;
+		}
+		annot_free(as.annot);
+	}
 	if (dnsq) {
 		FILE *q = fopen(dnsq, "w");
 		if (!q) {
