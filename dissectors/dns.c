@@ -544,8 +544,8 @@ int dns_tcp_feed(struct dns_tcp_dir *d, const uint8_t *data, size_t len, dns_tcp
 		}
 		if (d->have == 0 && cur_left(&c) >= d->need) {
 			/* whole message in this chunk: hand it out in place */
-			const uint8_t *p;
-			(void)cur_bytes(&c, d->need, &p);
+			const uint8_t *p = data;
+			(void)cur_bytes(&c, d->need, &p); /* cannot fail: checked above */
 			d->nlen = 0;
 			cb(ctx, p, d->need);
 			n++;
@@ -566,8 +566,8 @@ int dns_tcp_feed(struct dns_tcp_dir *d, const uint8_t *data, size_t len, dns_tcp
 		size_t take = d->need - d->have;
 		if (take > cur_left(&c))
 			take = cur_left(&c);
-		const uint8_t *p;
-		(void)cur_bytes(&c, take, &p);
+		const uint8_t *p = data;
+		(void)cur_bytes(&c, take, &p); /* cannot fail: take <= left */
 		memcpy(d->buf + d->have, p, take);
 		d->have = (uint16_t)(d->have + take);
 		if (d->have == d->need) {

@@ -33,7 +33,8 @@
 
 struct hnode {
 	uint64_t hash;
-	uint32_t hnext; /* element number + 1 of the next in the bucket; 0 ends */
+	uint32_t hnext;  /* element number + 1 of the next in the bucket; 0 ends */
+	uint8_t linked;  /* in the index (a rebuild relinks only these) */
 };
 
 /* Chunked array of fixed-size elements; element addresses never move. */
@@ -97,6 +98,8 @@ static int hidx_grow(struct hidx *h, const struct vec *v, uint32_t want)
 	h->nb = nb;
 	for (uint32_t i = 0; i < v->n; i++) {
 		struct hnode *e = vat(v, i);
+		if (!e->linked)
+			continue;
 		uint32_t k = (uint32_t)(e->hash & (nb - 1));
 		e->hnext = b[k];
 		b[k] = i + 1;
@@ -104,14 +107,17 @@ static int hidx_grow(struct hidx *h, const struct vec *v, uint32_t want)
 	return 0;
 }
 
-/* Link element i (already counted in v->n). */
+/* Link element i (already counted in v->n, not linked yet). */
 static void hidx_link(struct hidx *h, const struct vec *v, uint32_t i)
 {
+	struct hnode *e = vat(v, i);
+	if (e->linked)
+		return;
 	if (v->n > h->nb)
 		(void)hidx_grow(h, v, v->n * 2); /* on failure, chains just get longer */
-	struct hnode *e = vat(v, i);
 	uint32_t k = (uint32_t)(e->hash & (h->nb - 1));
 	e->hnext = h->b[k];
+	e->linked = 1;
 	h->b[k] = i + 1;
 }
 
@@ -119,6 +125,9 @@ static void hidx_unlink(struct hidx *h, const struct vec *v, uint32_t i)
 {
 	struct hnode *e = vat(v, i);
 	uint32_t *pp = &h->b[e->hash & (h->nb - 1)];
+	if (!e->linked)
+		return;
+	e->linked = 0;
 	while (*pp) {
 		if (*pp == i + 1) {
 			*pp = e->hnext;
@@ -434,7 +443,7 @@ static struct ptx *tx_new(struct dns_tracker *t, uint64_t h)
 	} else {
 		i = (uint32_t)(t->tx_next % DNS_MAX_PENDING);
 		e = vat(&t->tx, i);
-		if (e->transport) { /* still indexed */
+		if (e->h.linked) { /* still a live transaction */
 			if (!e->answered)
 				t->st.pending_evicted++;
 			tx_finalise(t, e);
@@ -453,7 +462,7 @@ static void tx_clear(struct dns_tracker *t)
 {
 	for (uint32_t i = 0; i < t->tx.n; i++) {
 		struct ptx *e = vat(&t->tx, i);
-		if (e->transport)
+		if (e->h.linked)
 			tx_finalise(t, e);
 	}
 	t->tx.n = 0;
@@ -590,7 +599,7 @@ struct ans { /* what a response says about one queried name */
 static void follow_chain(struct dns_tracker *t, const struct dns_msg *m, const char *head,
                          struct ans *an)
 {
-	const char *owner[DNS_MAX_AN], *target[DNS_MAX_AN];
+	const char *owner[DNS_MAX_AN], *target[DNS_MAX_AN] = { 0 };
 	uint32_t ttl[DNS_MAX_AN];
 	uint8_t used[DNS_MAX_AN];
 	int ncn = 0;
@@ -1201,7 +1210,12 @@ int dns_attribute(struct dns_tracker *t, int ipver, const uint8_t client[16],
 			return 1;
 		}
 	}
-	/* 3. the most recent valid answer: this client first, then any */
+	/* with an SNI that no answer relates to, the SNI stands alone: an
+	 * unrelated name that last resolved to a shared (CDN) address must not
+	 * replace it */
+	if (sni && *sni)
+		return 0;
+	/* 3. no SNI: the most recent valid answer, this client first, then any */
 	for (int w = 0; w < 2; w++) {
 		const struct ahist *best = NULL;
 		if (!e[w])
@@ -1277,6 +1291,7 @@ void dns_write_json(struct dns_tracker *t, struct jw *w)
 		jw_kuint(w, "first_frame", r->first_frame);
 		jw_kuint(w, "last_frame", r->last_frame);
 		jw_kint(w, "input", r->first_input);
+		jw_kint(w, "last_input", r->last_input);
 		jw_kbool(w, "sinkhole", r->sinkhole);
 		jw_obj_close(w);
 	}

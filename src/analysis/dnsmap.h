@@ -134,13 +134,16 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
                    const uint8_t *msg, size_t len, uint64_t frame, uint64_t ts_ns);
 
 /* The name a client asked for before connecting to server at ts_ns.
- * Looks for the most recent answer seen at or before ts_ns (+1 s skew) that
- * gave server's address, to this client first, then to any client; an
- * answer is not used once ts_ns is past its TTL + 10 minutes. If sni is
- * given (any case), an answer whose chain holds the SNI is preferred, and
- * when no address matches, an SNI equal to a queried name or to a CNAME
- * target of this input's answers yields that chain's queried name. Returns
- * 1 and fills *out, or 0 (out zeroed). */
+ * Without sni: the most recent answer seen at or before ts_ns (+1 s skew)
+ * that gave server's address, to this client first, then to any client; an
+ * answer is not used once ts_ns is past its TTL + 10 minutes.
+ * With sni (any case, trailing dot ignored): only answers consistent with
+ * the SNI count: first the most recent valid answer for this address whose
+ * chain holds the SNI (this client first, then any); else, if the SNI is a
+ * queried name or a CNAME target (CDN name) of this input's answers, that
+ * chain (via_sni = 1); else 0, so an unrelated name that last resolved to a
+ * shared address never replaces an SNI (call with sni NULL for the purely
+ * address-based answer). Returns 1 and fills *out, or 0 (out zeroed). */
 int dns_attribute(struct dns_tracker *t, int ipver, const uint8_t client[16],
                   const uint8_t server[16], uint64_t ts_ns, const char *sni,
                   struct dns_attr *out);
@@ -161,7 +164,9 @@ const struct dns_stats *dns_get_stats(const struct dns_tracker *t);
 /* Write the value of the "dns" key: an array of
  * {"name","qtype","qtype_code","queries","retransmissions","answered",
  *  "unanswered","rcode" (text or null),"chain":[...],"addresses":[...],
- *  "ttl_min" (or null),"first_frame","last_frame","input","sinkhole"}. */
+ *  "ttl_min" (or null),"first_frame","last_frame","input" (of first_frame),
+ *  "last_input" (of last_frame),"sinkhole"}. Frame numbers count within
+ *  their input. */
 void dns_write_json(struct dns_tracker *t, struct jw *w);
 
 /* Human DNS section: counts, unanswered names (tries, frames), names with

@@ -589,6 +589,10 @@ static void test_attribution(void)
 	CHECK_EQ_INT(at.via_sni, 1);
 	CHECK_EQ_INT(dns_attribute(t, 4, CLI, other, T0 + SEC, "unrelated.example", &at), 0);
 	CHECK(at.name == NULL);
+	/* a known address but an SNI no answer relates to: the SNI stands */
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + SEC, "unrelated.example", &at), 0);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, fb, T0 + SEC, "graph.facebook.com.", &at), 1);
+	CHECK_EQ_STR(at.name, "graph.facebook.com");
 
 	/* client 2 asks api.facebook.com and gets the same address (the A
 	 * rdata of frame 98 set to 31.13.68.70): each client gets its own
@@ -690,6 +694,53 @@ static void test_names_cap_and_loop_chain(void)
 	dns_tracker_free(t);
 }
 
+/* Many transactions and addresses: the hash indexes grow and rehash many
+ * times (a growth bug once linked an element twice, making a cycle). */
+static void test_many(void)
+{
+	struct pi_caps caps = { 0 };
+	struct dns_tracker *t = dns_tracker_new(&caps);
+	uint8_t q[64], r[96];
+	int answered = 0, found = 0;
+	dns_set_query_log(t, 1);
+	for (uint32_t i = 0; i < 20000; i++) {
+		char name[16];
+		int nl = snprintf(name, sizeof name, "h%u", i);
+		size_t n = 0;
+		q[n++] = (uint8_t)(i >> 8), q[n++] = (uint8_t)i, q[n++] = 1, q[n++] = 0;
+		q[n++] = 0, q[n++] = 1;
+		memset(q + n, 0, 6);
+		n += 6;
+		q[n++] = (uint8_t)nl;
+		memcpy(q + n, name, (size_t)nl);
+		n += (size_t)nl;
+		memcpy(q + n, "\3com\0\0\1\0\1", 9);
+		n += 9;
+		uint16_t port = (uint16_t)(1024 + i);
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI, port, SRV, 53, q, n, i * 2 + 1, i * SEC);
+		memcpy(r, q, n);
+		r[2] = 0x81, r[3] = 0x80, r[7] = 1;
+		memcpy(r + n, "\xc0\x0c\0\1\0\1\0\0\x0e\x10\0\4", 12);
+		r[n + 12] = 198, r[n + 13] = 18, r[n + 14] = (uint8_t)(i >> 8), r[n + 15] = (uint8_t)i;
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, SRV, 53, CLI, port, r, n + 16, i * 2 + 2, i * SEC);
+	}
+	dns_finish(t);
+	for (size_t i = 0; i < dns_count(t); i++)
+		answered += dns_get(t, i)->answered == 1;
+	for (uint32_t i = 0; i < 20000; i += 997) {
+		uint8_t srv[16] = { 198, 18, (uint8_t)(i >> 8), (uint8_t)i };
+		struct dns_attr at;
+		char want[16];
+		snprintf(want, sizeof want, "h%u.com", i);
+		found += dns_attribute(t, 4, CLI, srv, i * SEC + SEC, NULL, &at) && !strcmp(at.name, want);
+	}
+	CHECK_EQ_INT(dns_count(t), 20000);
+	CHECK_EQ_INT(answered, 20000);
+	CHECK_EQ_INT(found, 21);
+	CHECK_EQ_INT(caps.dns_names_dropped, 0);
+	dns_tracker_free(t);
+}
+
 int main(void)
 {
 	test_parse_real();
@@ -704,5 +755,6 @@ int main(void)
 	test_attribution();
 	test_sinkhole_json();
 	test_names_cap_and_loop_chain();
+	test_many();
 	UNIT_DONE();
 }
