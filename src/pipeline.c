@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "analysis/dnsmap.h"
+#include "analysis/edns.h"
 #include "capture/decode.h"
 #include "common/cur.h"
 #include "common/util.h"
@@ -42,6 +43,7 @@ struct engine {
 	struct ndpi_ctx *ndpi;
 	struct dns_tracker *dns;
 	struct evidence *evid;
+	struct edns edns;
 	struct pi_caps caps;
 	struct engine_stats st;
 	struct input_info *inputs;
@@ -304,6 +306,12 @@ static void report_decision(struct engine *e, struct flow *f, struct flow_app *a
 		return;
 	a->reported = 1;
 	conn_view_fill(e, f, a, &v);
+	if (a->conn.sport == 853)
+		edns_add(&e->edns, EDNS_DOT, a->conn.ipver, a->conn.saddr, a->conn.sport, a->conn.sni,
+		         a->conn.first_frame, e->cur_input);
+	else if (edns_is_doh_name(a->conn.sni))
+		edns_add(&e->edns, EDNS_DOH, a->conn.ipver, a->conn.saddr, a->conn.sport, a->conn.sni,
+		         a->conn.first_frame, e->cur_input);
 	e->st.tls_conns++;
 	e->st.verdicts[a->conn.verdict]++;
 	evidence_add(e->evid, &a->conn, v.key, v.source_rank, v.client, v.server, v.o.app, v.chain_text);
@@ -435,6 +443,8 @@ void engine_packet(struct engine *e, const struct packet *pkt)
 	} else {
 		e->st.udp_packets++;
 		int kind = dns_probe_udp(d.payload, d.paylen, d.sport, d.dport);
+		if (d.dport == 853)
+			edns_add(&e->edns, EDNS_DOQ, d.ipver, d.dst, d.dport, NULL, pkt->frame, e->cur_input);
 		if (kind != DNS_KIND_NONE)
 			dns_track_msg(e->dns, kind, 17, d.ipver, d.src, d.sport, d.dst, d.dport, d.payload,
 			              d.paylen, pkt->frame, pkt->ts_ns);
@@ -609,4 +619,9 @@ struct evidence *engine_evidence(struct engine *e)
 struct dns_tracker *engine_dns(struct engine *e)
 {
 	return e->dns;
+}
+
+const struct edns *engine_edns(const struct engine *e)
+{
+	return &e->edns;
 }

@@ -106,5 +106,8 @@ const struct engine_stats *engine_stats(const struct engine *e);
 const struct pi_caps *engine_caps(const struct engine *e);
 struct evidence *engine_evidence(struct engine *e);
 struct dns_tracker *engine_dns(struct engine *e);
+struct edns;
+/* Encrypted DNS (DoT, DoH, DoQ) seen: names hidden from the capture. */
+const struct edns *engine_edns(const struct engine *e);
 
 #endif

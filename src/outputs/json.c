@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/dnsmap.h"
+#include "analysis/edns.h"
 #include "capture/decode.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
@@ -281,6 +282,26 @@ void json_end(struct out_ctx *o, struct engine *e)
 	write_inputs(w, e);
 	jw_key(w, "dns");
 	dns_write_json(engine_dns(e), w);
+	{
+		const struct edns *ed = engine_edns(e);
+		char addr[64];
+		jw_key(w, "encrypted_dns");
+		jw_arr_open(w);
+		for (size_t i = 0; i < ed->n; i++) {
+			const struct edns_entry *x = &ed->v[i];
+			decode_addr_str(x->ipver, x->addr, addr, sizeof(addr));
+			jw_obj_open(w);
+			jw_kstr(w, "kind", edns_kind_name(x->kind));
+			jw_kstr(w, "server", addr);
+			jw_kuint(w, "port", x->port);
+			jw_kstr(w, "sni", x->sni[0] ? x->sni : NULL);
+			jw_kuint(w, x->kind == EDNS_DOQ ? "packets" : "connections", x->count);
+			jw_kuint(w, "first_frame", x->first_frame);
+			jw_kuint(w, "input", (uint64_t)x->input);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+	}
 	jw_key(w, "candidates");
 	jw_arr_open(w);
 	for (size_t i = 0; i < o->ranked.n; i++)

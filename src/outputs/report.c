@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "analysis/dnsmap.h"
+#include "analysis/edns.h"
+#include "capture/decode.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
 #include "outputs/output.h"
@@ -236,5 +238,19 @@ void report_end(struct out_ctx *o, struct engine *e)
 	names_table(o, v, n);
 	details(o, v, n);
 	dns_write_report(engine_dns(e), o->f, o->color);
+	{
+		const struct edns *ed = engine_edns(e);
+		char addr[64], sni[160];
+		if (ed->n)
+			fprintf(o->f, "  encrypted DNS (the names inside cannot be seen in this capture):\n");
+		for (size_t i = 0; i < ed->n; i++) {
+			const struct edns_entry *x = &ed->v[i];
+			decode_addr_str(x->ipver, x->addr, addr, sizeof(addr));
+			safe(x->sni, sni, sizeof(sni));
+			fprintf(o->f, "    %s to %s port %u%s%s: %llu %s, first frame %llu\n", edns_kind_name(x->kind), addr,
+			        x->port, sni[0] ? " " : "", sni, (unsigned long long)x->count,
+			        x->kind == EDNS_DOQ ? "packets" : "connections", (unsigned long long)x->first_frame);
+		}
+	}
 	inputs_and_limits(o, e);
 }

@@ -1,0 +1,67 @@
+/* edns.c: encrypted DNS seen in the capture (see edns.h). */
+#include "analysis/edns.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+/* Public DoH resolvers (their documented service names). */
+static const char *const doh_names[] = {
+	"dns.google", "dns.google.com", "dns64.dns.google", "cloudflare-dns.com", "mozilla.cloudflare-dns.com",
+	"one.one.one.one", "1dot1dot1dot1.cloudflare-dns.com", "security.cloudflare-dns.com",
+	"family.cloudflare-dns.com", "dns.quad9.net", "dns9.quad9.net", "dns10.quad9.net", "dns11.quad9.net",
+	"doh.opendns.com", "dns.nextdns.io", "doh.cleanbrowsing.org", "dns.adguard-dns.com", "dns.adguard.com",
+	"doh.dns.sb", "dns.twnic.tw", "doh.mullvad.net", "dns.controld.com", "chrome.cloudflare-dns.com",
+	"doh.xfinity.com", "dns.umbrella.com",
+};
+
+const char *edns_kind_name(enum edns_kind k)
+{
+	switch (k) {
+	case EDNS_DOT: return "DoT";
+	case EDNS_DOH: return "DoH";
+	case EDNS_DOQ: return "DoQ";
+	}
+	return "?";
+}
+
+int edns_is_doh_name(const char *sni)
+{
+	if (!sni || !*sni)
+		return 0;
+	for (size_t i = 0; i < sizeof(doh_names) / sizeof(doh_names[0]); i++)
+		if (strcasecmp(sni, doh_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void edns_add(struct edns *t, enum edns_kind kind, int ipver, const uint8_t addr[16], uint16_t port,
+              const char *sni, uint64_t frame, int input)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct edns_entry *e = &t->v[i];
+		if (e->kind == kind && e->ipver == ipver && e->port == port && memcmp(e->addr, addr, 16) == 0 &&
+		    e->input == input) {
+			e->count++;
+			if (sni && *sni && !e->sni[0])
+				pi_strlcpy(e->sni, sni, sizeof(e->sni));
+			return;
+		}
+	}
+	if (t->n >= EDNS_MAX) {
+		t->dropped++;
+		return;
+	}
+	struct edns_entry *e = &t->v[t->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->ipver = (uint8_t)ipver;
+	memcpy(e->addr, addr, 16);
+	e->port = port;
+	if (sni)
+		pi_strlcpy(e->sni, sni, sizeof(e->sni));
+	e->count = 1;
+	e->first_frame = frame;
+	e->input = input;
+}
