@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 what=${1:-demo}
 
 BUILD_DEPS="build-essential autoconf automake pkg-config libpcap-dev libndpi-dev libssl-dev
-libncurses-dev libpsl-dev libarchive-dev zlib1g-dev libjansson-dev"
+libncurses-dev libpsl-dev libarchive-dev zlib1g-dev libjansson-dev libcsv-dev"
 TEST_DEPS="python3 openssl clang"
 
 missing=""

@@ -10,6 +10,9 @@
 
 #include "analysis/dnsmap.h"
 #include "common/util.h"
+#include "analysis/webinsights.h"
+#include "analysis/zsatunnel.h"
+#include "capture/bundle.h"
 #include "outputs/annotate.h"
 #include "outputs/bypass.h"
 #include "outputs/output.h"
@@ -45,7 +48,9 @@ static const char usage_text[] =
 	"\n"
 	"Finds the TLS connections that clients reject behind TLS inspection, and why.\n"
 	"FILE is a pcap or pcapng capture, optionally gzip-compressed ('-' reads standard\n"
-	"input); DIR is searched for captures. Without FILE the bundled sample is analysed.\n"
+	"input), or a Zscaler Client Connector export (ZIP, tar.gz) whose captures and\n"
+	"ZSATunnel logs are read in place; DIR is read the same way (an unpacked bundle).\n"
+	"Without FILE the bundled sample is analysed.\n"
 	"\n"
 	"options:\n"
 	"  -f, --format FMT      report (default), json, csv: everything;\n"
@@ -56,6 +61,8 @@ static const char usage_text[] =
 	"                        names failing in both are not listed as bypass\n"
 	"      --kb FILE         knowledge base to use instead of the bundled data/kb.conf\n"
 	"      --include-healthy list healthy names among the candidates too\n"
+	"      --web-insights CSV  a ZIA Web Insights export: failed client SSL handshakes\n"
+	"                        count as evidence for their host (repeatable)\n"
 	"      --annotate OUT    write a pcapng copy of the (single) input with comments\n"
 	"                        on the decisive frames\n"
 	"      --pretty          indent JSON\n"
@@ -92,49 +99,6 @@ static int list_add(struct file_list *l, const char *path)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A directory: its files, sorted, recursively up to MAX_DIR_DEPTH. Files
- * that are not captures are told apart later by their magic number. */
-static int add_dir(struct file_list *l, const char *dir, int depth)
-{
-	DIR *d;
-	struct dirent *de;
-	struct file_list local = { 0 };
-	if (depth > MAX_DIR_DEPTH)
-		return 0;
-	d = opendir(dir);
-	if (!d) {
-		pi_warn("%s: cannot read directory: %s", dir, strerror(errno));
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		char path[4096];
-		if (de->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
-			continue;
-		if (list_add(&local, path) < 0)
-			break;
-	}
-	closedir(d);
-	if (local.n)
-		qsort(local.v, local.n, sizeof(*local.v), cmp_str);
-	for (size_t i = 0; i < local.n; i++) {
-		struct stat st;
-		if (lstat(local.v[i], &st) == 0 && S_ISDIR(st.st_mode))
-			add_dir(l, local.v[i], depth + 1);
-		else if (lstat(local.v[i], &st) == 0 && S_ISREG(st.st_mode))
-			list_add(l, local.v[i]);
-		free(local.v[i]);
-	}
-	free(local.v);
-	return 0;
-}
-
 static const char *default_sample(void)
 {
 	static char path[4096];
@@ -145,6 +109,52 @@ static const char *default_sample(void)
 	if (access(path, R_OK) == 0)
 		return path;
 	return DEFAULT_SAMPLE;
+}
+
+/* A capture found inside a bundle: through the same engine. */
+struct bundle_ctx {
+	struct engine *e;
+	int worst;
+};
+
+static int bundle_capture(void *ctx, const char *label, struct cap_reader *r)
+{
+	struct bundle_ctx *bc = ctx;
+	if (engine_run_reader(bc->e, label, r) == 1)
+		bc->worst = 1;
+	return 0;
+}
+
+/* A text file (a Web Insights export) fed in chunks. 0, or -1 if unreadable. */
+static int read_text_file(const char *path, struct webins *w)
+{
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		pi_warn("%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		webins_feed(w, buf, n);
+	webins_end(w);
+	fclose(f);
+	return 0;
+}
+
+/* Log evidence joins the capture evidence of the same name. */
+static void logs_to_evidence(const struct log_inputs *l, struct evidence *ev)
+{
+	for (size_t i = 0; i < zsat_host_count(l->zsat); i++) {
+		const struct zsat_host *h = zsat_host(l->zsat, i);
+		if (h && h->host[0])
+			evidence_add_logs(ev, h->host, h->tunnels, h->signatures, 0, 0);
+	}
+	for (size_t i = 0; i < webins_host_count(l->webins); i++) {
+		const struct webins_host *h = webins_host(l->webins, i);
+		if (h && h->host[0] && h->failed)
+			evidence_add_logs(ev, h->host, 0, 0, h->failed, h->nusers);
+	}
 }
 
 /* The analyzer's sink: the output, and the annotations if asked for. */
@@ -178,6 +188,7 @@ static int cmd_analyze(int argc, char **argv)
 		{ "kb", required_argument, NULL, 'K' },
 		{ "include-healthy", no_argument, NULL, 'H' },
 		{ "annotate", required_argument, NULL, 'A' },
+		{ "web-insights", required_argument, NULL, 'W' },
 		{ 0, 0, 0, 0 },
 	};
 	struct file_list baseline = { 0 };
@@ -187,6 +198,8 @@ static int cmd_analyze(int argc, char **argv)
 	struct engine *base = NULL;
 	const char *annotate = NULL;
 	struct analyze_sink as = { 0 };
+	struct file_list webins_files = { 0 };
+	struct log_inputs logs = { 0 };
 	struct out_ctx out = { 0 };
 	struct engine_opts eo = { 0 };
 	struct file_list files = { 0 };
@@ -252,6 +265,9 @@ static int cmd_analyze(int argc, char **argv)
 		case 'A':
 			annotate = optarg;
 			break;
+		case 'W':
+			list_add(&webins_files, optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -263,13 +279,8 @@ static int cmd_analyze(int argc, char **argv)
 	pi_set_quiet(quiet);
 	eo.progress = !quiet;
 
-	for (int i = optind; i < argc; i++) {
-		struct stat st;
-		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-			add_dir(&files, argv[i], 0);
-		else
-			list_add(&files, argv[i]);
-	}
+	for (int i = optind; i < argc; i++)
+		list_add(&files, argv[i]);
 	if (optind >= argc)
 		list_add(&files, default_sample());
 
@@ -318,13 +329,20 @@ static int cmd_analyze(int argc, char **argv)
 	}
 	out.ropts = &ropts;
 	if (annotate) {
-		if (files.n != 1) {
+		if (files.n != 1 || bundle_probe(files.v[0]) != BUNDLE_NONE) {
 			fprintf(stderr, "pinspect: --annotate takes exactly one capture file\n");
 			return EXIT_USAGE;
 		}
 		as.annot = annot_new();
 	}
 	as.out = &out;
+
+	logs.zsat = zsat_new();
+	logs.webins = webins_new();
+	if (!logs.zsat || !logs.webins) {
+		fprintf(stderr, "pinspect: out of memory\n");
+		return EXIT_INTERNAL;
+	}
 
 	struct conn_sink sink = { NULL, analyze_conn, &as };
 	struct engine *e = engine_new(&eo, &sink);
@@ -334,6 +352,32 @@ static int cmd_analyze(int argc, char **argv)
 	}
 	out_begin(&out);
 	for (size_t i = 0; i < files.n; i++) {
+		int kind = strcmp(files.v[i], "-") == 0 ? BUNDLE_NONE : bundle_probe(files.v[i]);
+		if (kind != BUNDLE_NONE) {
+			/* a ZCC export (ZIP, tar.gz) or a folder: its captures and logs */
+			struct bundle_cb cb = { bundle_capture, logs.zsat, logs.webins, NULL };
+			struct bundle_report *rep = calloc(1, sizeof(*rep));
+			struct bundle_ctx bc = { e, 0 };
+			char err[512];
+			if (!rep || logs.nbundles >= MAX_BUNDLES) {
+				free(rep);
+				fprintf(stderr, "pinspect: %s: too many bundles\n", files.v[i]);
+				worst = EXIT_INTERNAL;
+				continue;
+			}
+			if (bundle_walk(files.v[i], &cb, &bc, rep, err, sizeof(err)) < 0) {
+				pi_warn("%s", err);
+				free(rep);
+				if (worst == EXIT_OK)
+					worst = EXIT_UNREADABLE;
+				continue;
+			}
+			pi_strlcpy(logs.bundle_paths[logs.nbundles], files.v[i], sizeof(logs.bundle_paths[0]));
+			logs.bundles[logs.nbundles++] = rep;
+			if (bc.worst == 1 || rep->corrupt || rep->stopped)
+				worst = EXIT_PARTIAL;
+			continue;
+		}
 		int rc = engine_run_file(e, files.v[i]);
 		const struct input_info *in;
 		size_t nin = engine_inputs(e, &in);
@@ -345,6 +389,13 @@ static int cmd_analyze(int argc, char **argv)
 			worst = EXIT_PARTIAL;
 		}
 	}
+	for (size_t i = 0; i < webins_files.n; i++) {
+		if (read_text_file(webins_files.v[i], logs.webins) < 0 && worst == EXIT_OK)
+			worst = EXIT_UNREADABLE;
+	}
+	zsat_finish(logs.zsat);
+	logs_to_evidence(&logs, engine_evidence(e));
+	out.logs = &logs;
 	engine_finish(e);
 	out_end(&out, e);
 	if (as.annot) {
@@ -378,6 +429,13 @@ static int cmd_analyze(int argc, char **argv)
 	for (size_t i = 0; i < baseline.n; i++)
 		free(baseline.v[i]);
 	free(baseline.v);
+	for (size_t i = 0; i < webins_files.n; i++)
+		free(webins_files.v[i]);
+	free(webins_files.v);
+	for (size_t i = 0; i < logs.nbundles; i++)
+		free(logs.bundles[i]);
+	zsat_free(logs.zsat);
+	webins_free(logs.webins);
 	return worst;
 }
 

@@ -116,6 +116,13 @@ static int name_from_json(json_t *o, struct evid_name *n)
 		pi_strlcpy(n->app, s, sizeof(n->app));
 	if ((s = jstr(o, "dns_chain")))
 		pi_strlcpy(n->chain, s, sizeof(n->chain));
+	v = json_object_get(o, "logs");
+	if (json_is_object(v)) {
+		n->zsat_tunnels = juint(v, "zsatunnel_tunnels");
+		n->zsat_failures = juint(v, "zsatunnel_failures");
+		n->wi_failures = juint(v, "web_insights_failures");
+		n->wi_users = juint(v, "web_insights_users");
+	}
 	n->first_ts = juint(o, "first_ts_ns");
 	n->last_ts = juint(o, "last_ts_ns");
 	v = json_object_get(o, "examples");

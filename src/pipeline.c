@@ -477,19 +477,11 @@ static void progress(struct engine *e, struct cap_reader *r, int done)
 	        (unsigned)(at * 100 / size), (unsigned long long)e->inputs[e->cur_input].packets);
 }
 
-int engine_run_file(struct engine *e, const char *path)
+int engine_run_reader(struct engine *e, const char *label, struct cap_reader *r)
 {
-	char err[512];
-	struct cap_reader *r = cap_open(path, err, sizeof(err));
 	struct packet pkt;
 	int rc, status = 0;
-	if (!r) {
-		engine_begin_input(e, path, "");
-		pi_strlcpy(e->inputs[e->cur_input].error, err, sizeof(e->inputs[0].error));
-		e->inputs[e->cur_input].status = 2;
-		return 2;
-	}
-	engine_begin_input(e, path, cap_format(r) == CAP_PCAPNG ? "pcapng" : "pcap");
+	engine_begin_input(e, label, cap_format(r) == CAP_PCAPNG ? "pcapng" : "pcap");
 	e->inputs[e->cur_input].gzipped = cap_gzipped(r);
 	e->show_progress = e->opts.progress && isatty(2) && cap_file_size(r) > (64u << 20);
 	while ((rc = cap_next(r, &pkt)) == CAP_PACKET) {
@@ -505,8 +497,23 @@ int engine_run_file(struct engine *e, const char *path)
 		        (unsigned long long)e->inputs[e->cur_input].packets);
 		status = 1;
 	}
-	cap_close(r);
 	engine_end_input(e);
+	return status;
+}
+
+int engine_run_file(struct engine *e, const char *path)
+{
+	char err[512];
+	struct cap_reader *r = cap_open(path, err, sizeof(err));
+	int status;
+	if (!r) {
+		engine_begin_input(e, path, "");
+		pi_strlcpy(e->inputs[e->cur_input].error, err, sizeof(e->inputs[0].error));
+		e->inputs[e->cur_input].status = 2;
+		return 2;
+	}
+	status = engine_run_reader(e, path, r);
+	cap_close(r);
 	return status;
 }
 

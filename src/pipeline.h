@@ -78,6 +78,9 @@ void engine_free(struct engine *e);
 /* Read a whole capture file through the engine. Returns 0 (read whole),
  * 1 (read in part: a warning was printed), 2 (unreadable: nothing read). */
 int engine_run_file(struct engine *e, const char *path);
+/* The same for a reader opened elsewhere (a capture inside a bundle); the
+ * caller closes r. label names the input in the outputs. */
+int engine_run_reader(struct engine *e, const char *label, struct cap_reader *r);
 
 /* For live capture and tests: feed packets of one input yourself. */
 void engine_begin_input(struct engine *e, const char *label, const char *format);

@@ -282,11 +282,32 @@ void evidence_merge_name(struct evidence *e, const struct evid_name *src, uint32
 		n->first_ts = src->first_ts;
 	if (src->last_ts > n->last_ts)
 		n->last_ts = src->last_ts;
+	n->zsat_tunnels += src->zsat_tunnels;
+	n->zsat_failures += src->zsat_failures;
+	n->wi_failures += src->wi_failures;
+	n->wi_users += src->wi_users;
 	for (int i = 0; i < src->nexamples; i++) {
 		struct evid_example x = src->examples[i];
 		x.input += input_offset;
 		example_add(n, &x);
 	}
+}
+
+void evidence_add_logs(struct evidence *e, const char *name, uint64_t zsat_tunnels, uint64_t zsat_failures,
+                       uint64_t wi_failures, uint64_t wi_users)
+{
+	struct evid_name *n = lookup(e, name);
+	if (!n)
+		return;
+	n->zsat_tunnels += zsat_tunnels;
+	n->zsat_failures += zsat_failures;
+	n->wi_failures += wi_failures;
+	n->wi_users += wi_users;
+}
+
+uint64_t evid_all_failures(const struct evid_name *n)
+{
+	return n->failures + n->zsat_failures + n->wi_failures;
 }
 
 size_t evidence_count(const struct evidence *e)
@@ -303,8 +324,8 @@ static int cmp_names(const void *a, const void *b)
 {
 	const struct evid_name *x = *(const struct evid_name *const *)a;
 	const struct evid_name *y = *(const struct evid_name *const *)b;
-	if (x->failures != y->failures)
-		return x->failures > y->failures ? -1 : 1;
+	if (evid_all_failures(x) != evid_all_failures(y))
+		return evid_all_failures(x) > evid_all_failures(y) ? -1 : 1;
 	if (x->total != y->total)
 		return x->total > y->total ? -1 : 1;
 	return strcmp(x->name, y->name);

@@ -57,6 +57,11 @@ struct evid_name {
 	uint8_t nexamples;
 	struct evid_example examples[EVID_MAX_EXAMPLES];
 	char chain[512];               /* DNS chain as "a > b > c" */
+	/* evidence from logs (pinspect analyze on a ZCC bundle, --web-insights) */
+	uint64_t zsat_tunnels;         /* ZSATunnel: tunnels to this host */
+	uint64_t zsat_failures;        /* ZSATunnel: failure signatures (both sockets closed early) */
+	uint64_t wi_failures;          /* Web Insights: "Dropped due to failed client SSL handshake" rows */
+	uint64_t wi_users;             /* Web Insights: distinct users (summed across merged runs) */
 };
 
 struct evidence;
@@ -66,6 +71,11 @@ void evidence_free(struct evidence *e);
 /* Add a finished connection. name is what the client asked for. */
 void evidence_add(struct evidence *e, const struct conn *c, const char *name, int name_source,
                   const char *client, const char *server, const char *app, const char *chain);
+/* Evidence from logs for a name (added, so merging stays a sum). */
+void evidence_add_logs(struct evidence *e, const char *name, uint64_t zsat_tunnels, uint64_t zsat_failures,
+                       uint64_t wi_failures, uint64_t wi_users);
+/* Failures from every source: capture rejections plus log signatures. */
+uint64_t evid_all_failures(const struct evid_name *n);
 size_t evidence_count(const struct evidence *e);
 /* Names sorted: most failures first, then most connections, then by name. */
 const struct evid_name **evidence_sorted(struct evidence *e, size_t *n);

@@ -2,8 +2,11 @@
  * Specs: draft-ietf-opsawg-pcap (pcap), draft-ietf-opsawg-pcapng (pcapng),
  * RFC 1952 (gzip, through zlib).
  *
- * Everything is read through zlib's gzread (which passes uncompressed input
- * through unchanged, so one path serves both) into one buffer of 256 KiB of
+ * Files are read through zlib's gzread (which passes uncompressed input
+ * through unchanged, so one path serves both); a stream opened with
+ * cap_open_stream() is read through its caller's read function instead (one
+ * indirect call per buffer refill, none per packet). Either way the bytes go
+ * into one buffer of 256 KiB of
  * look-ahead plus room for the largest record; records are parsed in place
  * with struct cur, and a packet's data is handed out as a pointer into that
  * buffer. Nothing is allocated per packet. Only a packet block larger than
@@ -104,7 +107,9 @@ struct iface {
 
 struct cap_reader {
 	char *name;          /* for messages */
-	gzFile gz;
+	gzFile gz;           /* file input; NULL for a stream */
+	long (*read_fn)(void *ctx, void *buf, size_t len); /* stream input */
+	void *read_ctx;
 	int gzipped;
 	uint64_t file_size;
 
@@ -164,7 +169,20 @@ static int rb_need(struct cap_reader *r, size_t n)
 		r->len = left;
 	}
 	while (r->len - r->pos < n && !r->src_eof) {
-		int got = gzread(r->gz, r->buf + r->len, (unsigned)(RB_CAP - r->len));
+		long got;
+		if (!r->gz) { /* a caller's stream: <0 error, 0 end */
+			got = r->read_fn(r->read_ctx, r->buf + r->len, RB_CAP - r->len);
+			if (got > (long)(RB_CAP - r->len))
+				got = -1; /* a read function that overran its buffer */
+			if (got <= 0) {
+				r->src_err = got < 0;
+				r->src_eof = 1;
+			} else {
+				r->len += (size_t)got;
+			}
+			continue;
+		}
+		got = gzread(r->gz, r->buf + r->len, (unsigned)(RB_CAP - r->len));
 		if (got < 0) {
 			r->src_err = 1;
 			r->src_eof = 1;
@@ -218,7 +236,10 @@ static int fail(struct cap_reader *r, uint64_t off, const char *fmt, ...)
 /* What the source said when it failed (gzip damage or a read error). */
 static const char *src_msg(struct cap_reader *r)
 {
-	const char *m = gzerror(r->gz, NULL);
+	const char *m;
+	if (!r->gz)
+		return "the stream reported an error";
+	m = gzerror(r->gz, NULL);
 	return m && *m ? m : "read error";
 }
 
@@ -466,7 +487,7 @@ static int ng_block(struct cap_reader *r, struct packet *pkt)
 {
 	uint64_t start = rb_off(r);
 	struct cur c;
-	uint32_t type, blen, minlen;
+	uint32_t type = 0, blen, minlen;
 	uint32_t ifid = 0, tshi = 0, tslo = 0, caplen = 0, orig = 0, fixed;
 	const struct iface *f;
 	const uint8_t *data;
@@ -658,37 +679,98 @@ int cap_next(struct cap_reader *r, struct packet *pkt)
 	}
 }
 
+/* A reader with its name and buffer, no input yet; NULL (err set) when out
+ * of memory. */
+static struct cap_reader *reader_new(const char *shown, char *err, size_t errlen)
+{
+	struct cap_reader *r = calloc(1, sizeof *r);
+	size_t n = strlen(shown);
+
+	if (!r) {
+		snprintf(err, errlen, "%s: out of memory", shown);
+		return NULL;
+	}
+	r->name = malloc(n + 1);
+	r->buf = malloc(RB_CAP);
+	if (!r->name || !r->buf) {
+		snprintf(err, errlen, "%s: out of memory", shown);
+		cap_close(r);
+		return NULL;
+	}
+	memcpy(r->name, shown, n + 1);
+	return r;
+}
+
+/* Read the magic and the file header (pcap) or first section header
+ * (pcapng). Returns 0, or -1 with a one-line message in err. */
+static int open_header(struct cap_reader *r, const char *shown, char *err, size_t errlen)
+{
+	uint32_t magic = 0;
+	struct cur c;
+
+	if (!rb_need(r, 4)) {
+		if (r->src_err)
+			snprintf(err, errlen, "%s: cannot read: %s", shown,
+				 r->gz ? gzerror(r->gz, NULL) : src_msg(r));
+		else if (rb_avail(r) == 0)
+			snprintf(err, errlen, "%s: empty file, not a capture", shown);
+		else
+			snprintf(err, errlen, "%s: too short to be a capture file (%zu bytes)",
+				 shown, rb_avail(r));
+		return -1;
+	}
+	r->gzipped = r->gz ? !gzdirect(r->gz) : 0;
+	c = cur_make(r->buf, 4);
+	(void)cur_u32le(&c, &magic);
+
+	switch (magic) {
+	case 0xa1b2c3d4u: case 0xd4c3b2a1u: case 0xa1b23c4du: case 0x4d3cb2a1u:
+		if (pcap_open_hdr(r, magic, err, errlen))
+			return -1;
+		break;
+	case BT_SHB: {
+		struct packet dummy;
+		r->fmt = CAP_PCAPNG;
+		if (ng_block(r, &dummy) != 2) {
+			snprintf(err, errlen, "%s", r->err[0] ? r->err : "pcapng: cannot read section header");
+			return -1;
+		}
+		break;
+	}
+	case 0xa1b2cd34u: case 0x34cdb2a1u:
+		snprintf(err, errlen, "%s: modified (Kuznetzov) pcap format is not supported; "
+			 "convert it with editcap", shown);
+		return -1;
+	default:
+		if (!r->gz && r->buf[0] == 0x1f && r->buf[1] == 0x8b)
+			snprintf(err, errlen, "%s: gzip data: a stream must be decompressed by "
+				 "its caller (cap_open_stream reads plain pcap and pcapng only)", shown);
+		else
+			snprintf(err, errlen, "%s: not a pcap or pcapng capture%s (magic 0x%02x%02x%02x%02x)",
+				 shown, r->gzipped ? " inside the gzip data" : "",
+				 r->buf[0], r->buf[1], r->buf[2], r->buf[3]);
+		return -1;
+	}
+	return 0;
+}
+
 /* Returns a reader positioned at the first packet, or NULL with a one-line
  * message naming the file in err (cannot open, empty, not a capture, header
  * damaged). For pcapng the first section header is read here. */
 struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 {
-	struct cap_reader *r = NULL;
+	struct cap_reader *r;
 	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	struct stat st;
-	uint32_t magic = 0;
-	struct cur c;
-	int fd = -1, ok = 0;
-	size_t n;
+	int fd;
 
-	r = calloc(1, sizeof *r);
-	if (!r) {
-		snprintf(err, errlen, "%s: out of memory", shown);
-		goto out;
-	}
-	n = strlen(shown);
-	r->name = malloc(n + 1);
-	r->buf = malloc(RB_CAP);
-	if (!r->name || !r->buf) {
-		snprintf(err, errlen, "%s: out of memory", shown);
-		goto out;
-	}
-	memcpy(r->name, shown, n + 1);
-
+	r = reader_new(shown, err, errlen);
+	if (!r)
+		return NULL;
 	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		r->file_size = (uint64_t)st.st_size;
@@ -696,54 +778,38 @@ struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 	if (!r->gz) {
 		snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
 		close(fd);
-		goto out;
+		goto fail;
 	}
 	(void)gzbuffer(r->gz, 128u * 1024u);
+	if (open_header(r, shown, err, errlen))
+		goto fail;
+	return r;
+fail:
+	cap_close(r);
+	return NULL;
+}
 
-	if (!rb_need(r, 4)) {
-		if (r->src_err)
-			snprintf(err, errlen, "%s: cannot read: %s", shown,
-				 gzerror(r->gz, NULL));
-		else if (rb_avail(r) == 0)
-			snprintf(err, errlen, "%s: empty file, not a capture", shown);
-		else
-			snprintf(err, errlen, "%s: too short to be a capture file (%zu bytes)",
-				 shown, rb_avail(r));
-		goto out;
-	}
-	r->gzipped = !gzdirect(r->gz);
-	c = cur_make(r->buf, 4);
-	(void)cur_u32le(&c, &magic);
+/* Returns a reader over read_fn's bytes positioned at the first packet, or
+ * NULL with a one-line message naming label in err (see capture.h). */
+struct cap_reader *cap_open_stream(const char *label, long (*read_fn)(void *ctx, void *buf, size_t len),
+                                   void *ctx, char *err, size_t errlen)
+{
+	struct cap_reader *r;
 
-	switch (magic) {
-	case 0xa1b2c3d4u: case 0xd4c3b2a1u: case 0xa1b23c4du: case 0x4d3cb2a1u:
-		if (pcap_open_hdr(r, magic, err, errlen))
-			goto out;
-		break;
-	case BT_SHB: {
-		struct packet dummy;
-		r->fmt = CAP_PCAPNG;
-		if (ng_block(r, &dummy) != 2) {
-			snprintf(err, errlen, "%s", r->err[0] ? r->err : "pcapng: cannot read section header");
-			goto out;
-		}
-		break;
+	if (!label)
+		label = "<stream>";
+	if (!read_fn) {
+		snprintf(err, errlen, "%s: no read function", label);
+		return NULL;
 	}
-	case 0xa1b2cd34u: case 0x34cdb2a1u:
-		snprintf(err, errlen, "%s: modified (Kuznetzov) pcap format is not supported; "
-			 "convert it with editcap", shown);
-		goto out;
-	default:
-		snprintf(err, errlen, "%s: not a pcap or pcapng capture%s (magic 0x%02x%02x%02x%02x)",
-			 shown, r->gzipped ? " inside the gzip data" : "",
-			 r->buf[0], r->buf[1], r->buf[2], r->buf[3]);
-		goto out;
-	}
-	ok = 1;
-out:
-	if (!ok && r) {
+	r = reader_new(label, err, errlen);
+	if (!r)
+		return NULL;
+	r->read_fn = read_fn;
+	r->read_ctx = ctx;
+	if (open_header(r, label, err, errlen)) {
 		cap_close(r);
-		r = NULL;
+		return NULL;
 	}
 	return r;
 }

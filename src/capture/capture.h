@@ -52,6 +52,25 @@ enum cap_rc {
  * cannot be opened or is not a capture this reader knows. */
 struct cap_reader *cap_open(const char *path, char *err, size_t errlen);
 
+/* Open a capture read from a caller's stream instead of a file: the bytes of
+ * an archive entry (archive_read_data) or any other source without a file
+ * descriptor. read_fn(ctx, buf, len) fills at most len bytes of buf and
+ * returns how many (> 0), 0 at the end of the stream, or < 0 on an error
+ * (reported as damage at the current offset: "FILE: offset N: ... the stream
+ * reported an error"; the caller keeps its own reason). It is called once per
+ * refill of the reader's 256 KiB buffer, never per packet. label names the
+ * input in messages ("bundle.zip:dir/CaptureLWF0.pcapng"); it is copied.
+ *
+ * Plain pcap and pcapng only: gzip data is refused with a message saying so
+ * (zlib's gzread needs a descriptor; a caller with compressed bytes
+ * decompresses them first, as bundle.c does with libarchive's raw format).
+ * Returns NULL with a one-line message naming label in err when the stream
+ * is empty, cut, or not a capture. The reader does not own ctx; cap_close()
+ * never calls read_fn. cap_file_size() is 0, cap_gzipped() 0, and
+ * cap_raw_offset() equals cap_offset() for such a reader. */
+struct cap_reader *cap_open_stream(const char *label, long (*read_fn)(void *ctx, void *buf, size_t len),
+                                   void *ctx, char *err, size_t errlen);
+
 /* Read the next packet. Blocks that are not packets (statistics, name
  * resolution, custom) are skipped. After CAP_ERROR or CAP_EOF, further calls
  * return the same. */

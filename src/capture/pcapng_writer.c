@@ -101,7 +101,7 @@ static void fail(struct pcapng_writer *w, const char *what, int err)
 	if (w->failed)
 		return;
 	w->failed = 1;
-	snprintf(w->err, sizeof(w->err), "%s: %s%s%s", w->cur, what, err ? ": " : "", err ? strerror(err) : "");
+	snprintf(w->err, sizeof(w->err), "%.300s: %s%s%s", w->cur, what, err ? ": " : "", err ? strerror(err) : "");
 }
 
 /* Write the block in buf (its total length is patched in here). */

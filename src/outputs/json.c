@@ -10,6 +10,9 @@
 
 #include "analysis/dnsmap.h"
 #include "analysis/edns.h"
+#include "analysis/webinsights.h"
+#include "analysis/zsatunnel.h"
+#include "capture/bundle.h"
 #include "capture/decode.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
@@ -196,6 +199,13 @@ void json_write_name(struct jw *w, const struct evid_name *x)
 	jw_arr_close(w);
 	jw_kstr(w, "app", x->app[0] ? x->app : NULL);
 	jw_kstr(w, "dns_chain", x->chain[0] ? x->chain : NULL);
+	jw_key(w, "logs");
+	jw_obj_open(w);
+	jw_kuint(w, "zsatunnel_tunnels", x->zsat_tunnels);
+	jw_kuint(w, "zsatunnel_failures", x->zsat_failures);
+	jw_kuint(w, "web_insights_failures", x->wi_failures);
+	jw_kuint(w, "web_insights_users", x->wi_users);
+	jw_obj_close(w);
 	jw_kuint(w, "first_ts_ns", x->first_ts);
 	jw_kuint(w, "last_ts_ns", x->last_ts);
 	jw_key(w, "examples");
@@ -280,6 +290,22 @@ void json_end(struct out_ctx *o, struct engine *e)
 	const struct engine_stats *st = engine_stats(e);
 	jw_arr_close(w); /* connections */
 	write_inputs(w, e);
+	if (o->logs) {
+		jw_key(w, "bundles");
+		jw_arr_open(w);
+		for (size_t i = 0; i < o->logs->nbundles; i++) {
+			jw_obj_open(w);
+			jw_kstr(w, "path", o->logs->bundle_paths[i]);
+			jw_key(w, "contents");
+			bundle_report_json(o->logs->bundles[i], w);
+			jw_obj_close(w);
+		}
+		jw_arr_close(w);
+		jw_key(w, "zsatunnel");
+		zsat_write_json(o->logs->zsat, w);
+		jw_key(w, "web_insights");
+		webins_write_json(o->logs->webins, w);
+	}
 	jw_key(w, "dns");
 	dns_write_json(engine_dns(e), w);
 	{

@@ -14,6 +14,21 @@
 #include "pipeline.h"
 #include "ranking/rank.h"
 
+struct zsat_log;
+struct webins;
+struct bundle_report;
+
+#define MAX_BUNDLES 64
+
+/* What the logs and bundles of a run gave (pinspect analyze). */
+struct log_inputs {
+	struct zsat_log *zsat;
+	struct webins *webins;
+	struct bundle_report *bundles[MAX_BUNDLES];
+	char bundle_paths[MAX_BUNDLES][512];
+	size_t nbundles;
+};
+
 /* OUT_LIST: only the candidates, in a bypass-list format (bypass.h). */
 enum out_format { OUT_REPORT = 0, OUT_JSON, OUT_CSV, OUT_LIST };
 
@@ -28,6 +43,7 @@ struct out_ctx {
 	const char *list_format;          /* OUT_LIST: zscaler, panos, ... */
 	const struct rank_opts *ropts;    /* knowledge base, baseline */
 	struct rank_result ranked;        /* filled by out_end */
+	const struct log_inputs *logs;    /* may be NULL */
 };
 
 void out_begin(struct out_ctx *o);

@@ -9,6 +9,9 @@
 
 #include "analysis/dnsmap.h"
 #include "analysis/edns.h"
+#include "analysis/webinsights.h"
+#include "analysis/zsatunnel.h"
+#include "capture/bundle.h"
 #include "capture/decode.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
@@ -100,9 +103,13 @@ static void names_table(struct out_ctx *o, const struct evid_name **v, size_t n)
 		const struct evid_name *x = v[i];
 		safe(x->name, name, sizeof(name));
 		signatures(x, sig, sizeof(sig));
+		if (x->zsat_failures || x->wi_failures) {
+			size_t l = strlen(sig);
+			snprintf(sig + l, sizeof(sig) - l, "%s%s%" PRIu64 " in logs", l ? ", " : "", "", x->zsat_failures + x->wi_failures);
+		}
 		fprintf(o->f, "  %s%-44s%s %5" PRIu64 " %5" PRIu64 " %5" PRIu64 "  %s\n",
-		        x->failures ? col(o, V_RST_AFTER_HELLO) : "", name, x->failures ? off(o) : "",
-		        x->failures, x->successes, x->total, sig[0] ? sig : "-");
+		        evid_all_failures(x) ? col(o, V_RST_AFTER_HELLO) : "", name, evid_all_failures(x) ? off(o) : "",
+		        evid_all_failures(x), x->successes, x->total, sig[0] ? sig : "-");
 	}
 	if (n > MAX_NAMES_TABLE)
 		fprintf(o->f, "  ... %zu more names (see --format json)\n", n - MAX_NAMES_TABLE);
@@ -173,6 +180,23 @@ static void inputs_and_limits(struct out_ctx *o, struct engine *e)
 		fprintf(o->f, "  #%zu %s: %s%s, %" PRIu64 " packets%s%s\n", i, p,
 		        in[i].format && *in[i].format ? in[i].format : "unreadable", in[i].gzipped ? " (gzip)" : "",
 		        in[i].packets, in[i].error[0] ? "; stopped: " : "", in[i].error);
+	}
+	if (o->logs) {
+		const struct log_inputs *l = o->logs;
+		const struct zsat_stats *zs = zsat_stats(l->zsat);
+		const struct webins_stats *ws = webins_stats(l->webins);
+		char line[1024], p[600];
+		for (size_t i = 0; i < l->nbundles; i++) {
+			bundle_summary(l->bundles[i], line, sizeof(line));
+			safe(l->bundle_paths[i], p, sizeof(p));
+			fprintf(o->f, "  bundle %s: %s\n", p, line);
+		}
+		if (zs->inputs)
+			fprintf(o->f, "  ZSATunnel logs: %llu lines, %llu used, %llu skipped; %zu hosts\n",
+			        (unsigned long long)zs->lines, (unsigned long long)zs->used, (unsigned long long)zs->skipped,
+			        zsat_host_count(l->zsat));
+		if (ws->inputs)
+			fprintf(o->f, "  Web Insights: %zu hosts with failed client SSL handshakes\n", webins_host_count(l->webins));
 	}
 	if (c->flows_evicted || c->reasm_dropped || c->tls_msg_too_big || c->frag_dropped ||
 	    c->dns_names_dropped || c->packets_truncated || c->reasm_gaps)

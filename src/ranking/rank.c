@@ -34,6 +34,9 @@
 #define W_FIN_AFTER_HELLO   0.70
 #define W_CLOSE_NO_DATA     0.50
 
+#define W_ZSAT_SIGNATURE    0.70 /* ZSATunnel: both sockets closed after a few hundred client bytes */
+#define W_WEB_INSIGHTS      0.90 /* Web Insights: "Dropped due to failed client SSL handshake" */
+
 #define KB_BONUS            0.10 /* a known pinning app (domain or nDPI application) */
 #define BASELINE_BONUS      0.10 /* works in the baseline capture without inspection */
 #define MIXED_CLIENT_FACTOR 0.30 /* the same client also succeeded for this name */
@@ -56,8 +59,10 @@ static double signature_strength(const struct evid_name *n)
 	             W_RST_AFTER_HELLO * (double)n->verdicts[V_RST_AFTER_HELLO] +
 	             W_ENCRYPTED_ABORT * (double)n->verdicts[V_ENCRYPTED_ABORT] +
 	             W_FIN_AFTER_HELLO * (double)n->verdicts[V_FIN_AFTER_HELLO] +
-	             W_CLOSE_NO_DATA * (double)n->verdicts[V_CLOSE_NO_DATA];
-	return n->failures ? sum / (double)n->failures : 0.0;
+	             W_CLOSE_NO_DATA * (double)n->verdicts[V_CLOSE_NO_DATA] +
+	             W_ZSAT_SIGNATURE * (double)n->zsat_failures + W_WEB_INSIGHTS * (double)n->wi_failures;
+	uint64_t all = evid_all_failures(n);
+	return all ? sum / (double)all : 0.0;
 }
 
 /* consistency: the share of the name's connections that failed; a client
@@ -65,7 +70,8 @@ static double signature_strength(const struct evid_name *n)
  * there, which is not pinning. */
 static double consistency(const struct evid_name *n)
 {
-	double c = n->failures + n->successes ? (double)n->failures / (double)(n->failures + n->successes) : 0.0;
+	uint64_t f = evid_all_failures(n);
+	double c = f + n->successes ? (double)f / (double)(f + n->successes) : 0.0;
 	if (evid_mixed_client(n))
 		c *= MIXED_CLIENT_FACTOR;
 	return c;
@@ -163,11 +169,24 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 	const struct kb_entry *app = o && o->kb ? known_app(o->kb, n) : NULL;
 	const struct evid_name *base = o && o->baseline ? evidence_find(o->baseline, n->name) : NULL;
 	double score;
-	char sig[256], clients[32];
+	char sig[256], clients[32], logs[256] = "";
+	uint64_t fails = evid_all_failures(n);
 
 	pi_strlcpy(c->rule, n->name, sizeof(c->rule));
-	c->failures = n->failures;
+	c->failures = fails;
 	c->successes = n->successes;
+	if (n->zsat_failures || n->wi_failures) {
+		size_t lo = 0;
+		if (n->zsat_failures) {
+			int w = snprintf(logs, sizeof(logs), "; ZSATunnel: %llu closed tunnel%s for this host",
+			                 (unsigned long long)n->zsat_failures, n->zsat_failures == 1 ? "" : "s");
+			lo = w > 0 && (size_t)w < sizeof(logs) ? (size_t)w : 0;
+		}
+		if (n->wi_failures)
+			snprintf(logs + lo, sizeof(logs) - lo, "; Web Insights: %llu failed client SSL handshake%s, %llu user%s",
+			         (unsigned long long)n->wi_failures, n->wi_failures == 1 ? "" : "s",
+			         (unsigned long long)n->wi_users, n->wi_users == 1 ? "" : "s");
+	}
 	memcpy(c->signatures, n->verdicts, sizeof(c->signatures));
 	c->known_app = app ? app->name : NULL;
 	c->ev = n;
@@ -176,7 +195,7 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 	snprintf(clients, sizeof(clients), "%u%s client%s", n->nclients, n->clients_overflow ? "+" : "",
 	         n->nclients == 1 && !n->clients_overflow ? "" : "s");
 
-	if (!n->failures) {
+	if (!fails) {
 		c->cat = CAT_HEALTHY;
 		c->score = 0;
 		snprintf(c->why, sizeof(c->why), "%llu connection%s from %s, all accepted the certificate",
@@ -185,7 +204,7 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 		return;
 	}
 
-	score = signature_strength(n) * consistency(n) * (0.4 + 0.6 * repetition(n->failures));
+	score = signature_strength(n) * consistency(n) * (0.4 + 0.6 * repetition(fails));
 	if (app)
 		score += KB_BONUS;
 	if (base && base->successes && !base->failures) {
@@ -204,12 +223,17 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 		snprintf(c->fix, sizeof(c->fix), "do not bypass: look at the server or the client itself");
 		return;
 	}
-	if (score >= BYPASS_THRESHOLD && (n->failures >= BYPASS_MIN_FAILURES || app)) {
+	if (score >= BYPASS_THRESHOLD && (fails >= BYPASS_MIN_FAILURES || app)) {
 		c->cat = CAT_BYPASS;
-		snprintf(c->why, sizeof(c->why), "%llu of %llu connections from %s rejected the certificate (%s)%s%s%s%s",
-		         (unsigned long long)n->failures, (unsigned long long)(n->failures + n->successes), clients,
-		         sig, n->successes ? "" : ", none succeeded", app ? "; known pinning app: " : "",
-		         app ? app->name : "", c->baseline_ok ? "; works without inspection (baseline)" : "");
+		if (n->total)
+			snprintf(c->why, sizeof(c->why),
+			         "%llu of %llu connections from %s rejected the certificate (%s)%s%s%s%s%s",
+			         (unsigned long long)n->failures, (unsigned long long)(n->failures + n->successes), clients,
+			         sig, n->successes ? "" : ", none succeeded", app ? "; known pinning app: " : "",
+			         app ? app->name : "", c->baseline_ok ? "; works without inspection (baseline)" : "", logs);
+		else
+			snprintf(c->why, sizeof(c->why), "no capture of it, but logs show failures%s%s%s", logs,
+			         app ? "; known pinning app: " : "", app ? app->name : "");
 		snprintf(c->fix, sizeof(c->fix),
 		         "exempt %s from TLS inspection (a Do Not Inspect rule for this name), then confirm with "
 		         "pinspect verify",
@@ -219,13 +243,13 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 	c->cat = CAT_INCONCLUSIVE;
 	if (evid_mixed_client(n))
 		snprintf(c->why, sizeof(c->why),
-		         "%llu failure%s (%s) but the same client also succeeded %llu time%s: not consistent with pinning",
+		         "%llu failure%s (%s) but the same client also succeeded %llu time%s: not consistent with pinning%s",
 		         (unsigned long long)n->failures, n->failures == 1 ? "" : "s", sig,
-		         (unsigned long long)n->successes, n->successes == 1 ? "" : "s");
+		         (unsigned long long)n->successes, n->successes == 1 ? "" : "s", logs);
 	else
-		snprintf(c->why, sizeof(c->why), "%llu failure%s (%s) and %llu success%s from %s: too little to decide",
+		snprintf(c->why, sizeof(c->why), "%llu failure%s (%s) and %llu success%s from %s: too little to decide%s",
 		         (unsigned long long)n->failures, n->failures == 1 ? "" : "s", sig,
-		         (unsigned long long)n->successes, n->successes == 1 ? "" : "es", clients);
+		         (unsigned long long)n->successes, n->successes == 1 ? "" : "es", clients, logs);
 	snprintf(c->fix, sizeof(c->fix),
 	         "capture the app again (inspection on, then off with --baseline) to tell pinning from chance");
 }
@@ -301,7 +325,7 @@ static void fold_wildcards(struct vec *v, struct evidence *e, int *removed)
 					members++;
 			for (size_t k = 0; k < ne; k++)
 				if ((under(all[k]->name, parent) || strcmp(all[k]->name, parent) == 0) && all[k]->successes &&
-				    !all[k]->failures)
+				    !evid_all_failures(all[k]))
 					healthy++;
 			if (members < 2 || healthy)
 				continue;
@@ -475,7 +499,7 @@ int rank_run_list(struct evidence *e, const struct rank_dns *dns, size_t ndns, c
 	out->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct candidate *c;
-		if (!names[i]->failures && !(o && o->include_healthy))
+		if (!evid_all_failures(names[i]) && (!names[i]->total || !(o && o->include_healthy)))
 			continue;
 		if (!(c = vec_push(&v)))
 			goto oom;
