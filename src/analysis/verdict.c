@@ -148,6 +148,10 @@ void verdict_tcp(struct conn *c, int dir, uint8_t flags, uint32_t paylen, uint64
 			decide(c, V_CLOSE_NO_DATA, frame, ts_ns,
 			       c->client_enc_alert_after_fin ? "handshake done, encrypted alert and close, no data"
 			                                     : "handshake done, client closed, no data");
+		} else if (c->c_app_records) {
+			/* it sent data (so it accepted the certificate); no answer came */
+			decide(c, V_HEALTHY, c->c_app_frame, c->c_app_ts,
+			       "client sent application data, then closed before any answer");
 		}
 	} else {
 		if (rst && !c->s_rst) {
@@ -160,22 +164,45 @@ void verdict_tcp(struct conn *c, int dir, uint8_t flags, uint32_t paylen, uint64
 		}
 		if (c->verdict != V_NONE || (!c->saw_ch && !c->saw_sh))
 			return;
-		if (c->c_app_records == 0) {
+		if (c->client_enc_alert_after_fin && c->c_app_records == 0) {
+			/* the client closed first (close_notify); the server follows */
+			decide(c, V_CLOSE_NO_DATA, c->c_alert_frame, c->c_alert_ts,
+			       "handshake done, client encrypted alert (close_notify), no data");
+		} else if (c->c_app_records == 0) {
 			int silent = c->phase == PH_SERVER_FLIGHT && c->flight_ts &&
 			             ts_ns > c->flight_ts + 5000000000ull;
 			decide(c, V_SERVER_ABORT, frame, ts_ns,
 			       silent ? "client silent 5 s or more after the server flight, then the server closed"
 			       : rst  ? "server RST before the client sent data"
 			              : "server FIN before the client sent data");
+		} else {
+			decide(c, V_SERVER_ABORT, frame, ts_ns,
+			       c->s_enc_alert ? "server encrypted alert and close after the client's request, no answer"
+			                      : "server closed after the client's request without answering");
 		}
 	}
 }
 
+/* Application data from the client: it accepted the certificate. Healthy
+ * once the server answers with data too (DESIGN: data both ways). */
 static void client_app(struct conn *c, uint32_t len, uint64_t frame, uint64_t ts)
 {
+	if (!c->c_app_records) {
+		c->c_app_frame = frame;
+		c->c_app_ts = ts;
+	}
 	c->c_app_records++;
 	c->c_app_bytes += len;
-	decide(c, V_HEALTHY, frame, ts, "client sent application data");
+	if (c->s_app_records)
+		decide(c, V_HEALTHY, frame, ts, "application data both ways");
+}
+
+static void server_app(struct conn *c, uint32_t len, uint64_t frame, uint64_t ts)
+{
+	c->s_app_records++;
+	c->s_app_bytes += len;
+	if (c->c_app_records)
+		decide(c, V_HEALTHY, frame, ts, "application data both ways");
 }
 
 static void encrypted(struct conn *c, int dir, const struct tls_event *ev)
@@ -199,18 +226,18 @@ static void encrypted(struct conn *c, int dir, const struct tls_event *ev)
 			else
 				flight(c, ev->frame, ev->ts_ns);
 		} else if (c->phase == PH_CLIENT_DONE) {
-			if (ct == TLS_CT_ALERT) {
-				if (c->c_app_records == 0)
+			int alert = ct == TLS_CT_ALERT || (c->tls13 && c->c_app_records && len <= TLS13_MAX_ALERT);
+			if (alert) {
+				c->s_enc_alert = 1;
+				if (c->c_app_records == 0 && !c->client_enc_alert_after_fin)
 					decide(c, V_SERVER_ABORT, ev->frame, ev->ts_ns,
 					       "server encrypted alert before the client sent data");
 			} else if (!c->tls13 || c->c_app_records) {
 				/* in 1.3 records before the client's data are tickets */
-				c->s_app_records++;
-				c->s_app_bytes += len;
+				server_app(c, len, ev->frame, ev->ts_ns);
 			}
 		} else if (ct == TLS_CT_APPDATA) {
-			c->s_app_records++; /* mid-stream: the handshake was not captured */
-			c->s_app_bytes += len;
+			server_app(c, len, ev->frame, ev->ts_ns); /* mid-stream: no handshake captured */
 		}
 		return;
 	}
@@ -237,10 +264,15 @@ static void encrypted(struct conn *c, int dir, const struct tls_event *ev)
 				return;
 			}
 		}
-		if (len <= TLS13_MAX_ALERT)
+		if (len <= TLS13_MAX_ALERT) {
+			if (!c->client_enc_alert_after_fin) {
+				c->c_alert_frame = ev->frame;
+				c->c_alert_ts = ev->ts_ns;
+			}
 			c->client_enc_alert_after_fin = 1;
-		else
+		} else {
 			client_app(c, len, ev->frame, ev->ts_ns);
+		}
 		return;
 	}
 	/* TLS 1.2 and older: the content type is in the clear */
@@ -252,6 +284,10 @@ static void encrypted(struct conn *c, int dir, const struct tls_event *ev)
 			c->phase = PH_CLIENT_DONE;
 		client_app(c, len, ev->frame, ev->ts_ns);
 	} else if (ct == TLS_CT_ALERT) {
+		if (!c->client_enc_alert_after_fin) {
+			c->c_alert_frame = ev->frame;
+			c->c_alert_ts = ev->ts_ns;
+		}
 		c->client_enc_alert_after_fin = 1;
 		if (c->phase == PH_SERVER_FLIGHT)
 			c->phase = PH_CLIENT_DONE;
@@ -349,8 +385,11 @@ void verdict_finish(struct conn *c)
 		add_frame(c, c->pending_frame);
 		decide(c, V_ENCRYPTED_ABORT, c->pending_frame, c->pending_ts,
 		       "short encrypted record (alert-sized, no Finished), nothing after it");
+	} else if (c->c_app_records) {
+		decide(c, V_HEALTHY, c->c_app_frame, c->c_app_ts,
+		       "client sent application data; no answer before the capture ends");
 	} else if (c->phase == PH_CLIENT_DONE && c->client_enc_alert_after_fin) {
-		decide(c, V_CLOSE_NO_DATA, 0, 0, "handshake done, client encrypted alert, no data");
+		decide(c, V_CLOSE_NO_DATA, c->c_alert_frame, c->c_alert_ts, "handshake done, client encrypted alert, no data");
 	} else if (!c->saw_sh && c->saw_ch && (c->c_rst || c->c_fin)) {
 		decide(c, V_INCOMPLETE, c->c_rst ? c->c_rst_frame : c->c_fin_frame, 0,
 		       "client closed before any ServerHello: no certificate was presented");

@@ -22,7 +22,7 @@
 #include "dissectors/tls.h"
 
 #define TLS13_MIN_FINISHED 45 /* smallest Finished record (CCM_8 suites) */
-#define TLS13_MAX_ALERT 24    /* an encrypted alert record, small padding allowed */
+#define TLS13_MAX_ALERT 40    /* an encrypted alert record with padding (Java pads to 35) */
 
 enum verdict {
 	V_NONE = 0, /* not decided yet */
@@ -81,6 +81,9 @@ struct conn {
 	uint64_t pending_frame, pending_ts;
 	uint8_t client_enc_alert_after_fin;
 	uint64_t c_app_records, s_app_records; /* application data records (estimated in 1.3) */
+	uint64_t c_app_frame, c_app_ts;    /* the client's first application data */
+	uint64_t c_alert_frame, c_alert_ts; /* the client's first encrypted alert */
+	uint8_t s_enc_alert;               /* the server sent an encrypted alert */
 	uint64_t c_app_bytes, s_app_bytes;
 
 	/* comparable with Wireshark (conformance): */

@@ -179,6 +179,36 @@ int main(void)
 	verdict_finish(&c);
 	CHECK_EQ_STR(verdict_name(c.verdict), "healthy");
 
+	/* TLS 1.3, client certificate required: the client finishes and sends its
+	 * request; the server answers with an encrypted alert and closes */
+	hello(&c, 1);
+	ev(&c, 0, TLS_EV_ENCRYPTED, 23, 53, 0, 0);
+	ev(&c, 0, TLS_EV_ENCRYPTED, 23, 90, 0, 0);
+	ev(&c, 1, TLS_EV_ENCRYPTED, 23, 19, 0, 0);
+	tcp(&c, 1, 0x11);
+	verdict_finish(&c);
+	CHECK_EQ_STR(verdict_name(c.verdict), "server-abort");
+
+	/* TLS 1.2: the client's close_notify comes first, the server's follows */
+	hello(&c, 0);
+	ev(&c, 0, TLS_EV_CCS, 20, 1, 0, 0);
+	ev(&c, 0, TLS_EV_ENCRYPTED, 22, 40, 0, 0);
+	ev(&c, 1, TLS_EV_CCS, 20, 1, 0, 0);
+	ev(&c, 1, TLS_EV_ENCRYPTED, 22, 40, 0, 0);
+	ev(&c, 0, TLS_EV_ENCRYPTED, 21, 26, 0, 0);
+	ev(&c, 1, TLS_EV_ENCRYPTED, 21, 26, 0, 0);
+	tcp(&c, 1, 0x11);
+	verdict_finish(&c);
+	CHECK_EQ_STR(verdict_name(c.verdict), "close-no-data");
+
+	/* Java pads its TLS 1.3 close_notify to 35 bytes: still not data */
+	hello(&c, 1);
+	ev(&c, 0, TLS_EV_ENCRYPTED, 23, 53, 0, 0);
+	ev(&c, 0, TLS_EV_ENCRYPTED, 23, 35, 0, 0);
+	tcp(&c, 0, 0x11);
+	verdict_finish(&c);
+	CHECK_EQ_STR(verdict_name(c.verdict), "close-no-data");
+
 	CHECK(verdict_is_rejection(V_ENCRYPTED_ABORT));
 	CHECK(!verdict_is_rejection(V_SERVER_ABORT));
 	UNIT_DONE();
