@@ -493,8 +493,9 @@ int engine_run_reader(struct engine *e, const char *label, struct cap_reader *r)
 	if (rc == CAP_ERROR) {
 		pi_strlcpy(e->inputs[e->cur_input].error, cap_error(r), sizeof(e->inputs[0].error));
 		e->inputs[e->cur_input].status = 1;
-		pi_warn("%s (analysed the %llu packets before it)", cap_error(r),
-		        (unsigned long long)e->inputs[e->cur_input].packets);
+		pi_warn("%s (analysed the %llu packet%s before it)", cap_error(r),
+		        (unsigned long long)e->inputs[e->cur_input].packets,
+		        e->inputs[e->cur_input].packets == 1 ? "" : "s");
 		status = 1;
 	}
 	engine_end_input(e);

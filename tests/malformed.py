@@ -72,7 +72,7 @@ def main():
     expect("empty", b"", (3,), "empty")
     expect("garbage", bytes(random.Random(1).randrange(256) for _ in range(4096)), (3,))
     expect("header-only", pcap_header(), (0,))
-    expect("cut-mid-record", pcap_header() + rec + rec[:30], (4,), "offset 56")
+    expect("cut-mid-record", pcap_header() + rec + rec[:30], (4,), "offset 94")
     expect("caplen-huge", pcap_header() + struct.pack("<IIII", 0, 0, 0x7fffffff, 0x7fffffff) + eth_ip_tcp, (4,))
     expect("unknown-linktype", pcap_header(linktype=4242) + rec, (0,))
     expect("big-endian-nano", pcap_header(magic=0xa1b23c4d, endian=">") +
