@@ -288,7 +288,8 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 	v->o.app = a->ndpi.res.app;
 	v->o.category = a->ndpi.res.category;
 	v->o.input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
-	join_chain(v->o.chain, v->o.nchain, v->chain_text, sizeof(v->chain_text));
+	/* a chain of one name (the answer came straight) adds nothing to show */
+	join_chain(v->o.chain, v->o.nchain > 1 ? v->o.nchain : 0, v->chain_text, sizeof(v->chain_text));
 	v->key = name;
 	v->source_rank = *name ? (strcmp(src, "sni") == 0 ? 2 : 1) : 0;
 	if (!*v->key) {
