@@ -16,6 +16,11 @@
  * late retransmissions still land in the same stream. */
 #define CLOSED_LINGER_NS (30ull * 1000000000ull)
 #define EXPIRE_EVERY 1024u
+/* Hash buckets: start small (a small capture stays small), double whenever
+ * the flows outnumber the buckets, so chains stay about one flow long up to
+ * PI_MAX_FLOWS (2^20 buckets, 8 MB). */
+#define BUCKETS_MIN (1u << 12)
+#define BUCKETS_MAX (1u << 20)
 
 struct ooo_seg {
 	struct ooo_seg *next;
@@ -25,7 +30,25 @@ struct ooo_seg {
 	uint8_t data[];
 };
 
+/* What is left of a finalised flow: enough to give a late packet of the
+ * same connection the same stream number, as Wireshark would. Kept in a
+ * direct-mapped table (a collision forgets the older one): bounded. */
+#define TOMB_SLOTS (1u << 17)
+
+struct tomb {
+	uint64_t hash;
+	uint64_t stream;
+	uint32_t base_seq[2];
+	uint8_t base_set[2];
+	uint8_t used;
+	uint8_t ipver;
+	int client;
+	uint8_t addr[2][16];
+	uint16_t port[2];
+};
+
 struct flow_table {
+	struct tomb *tombs;
 	struct flow **buckets;
 	size_t nbuckets;          /* power of two */
 	size_t count, peak;
@@ -44,9 +67,15 @@ struct flow_table *flow_table_new(const struct flow_hooks *hooks, void *ctx, str
 	struct flow_table *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->nbuckets = 1u << 16;
+	t->nbuckets = BUCKETS_MIN;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	t->tombs = calloc(TOMB_SLOTS, sizeof(*t->tombs));
+	if (!t->tombs) {
+		free(t->buckets);
 		free(t);
 		return NULL;
 	}
@@ -256,12 +285,48 @@ static void segment(struct flow_table *t, struct flow *f, int dir, const struct 
 	}
 }
 
+static void bury(struct flow_table *t, const struct flow *f)
+{
+	struct tomb *tb = &t->tombs[f->hash & (TOMB_SLOTS - 1)];
+	tb->used = 1;
+	tb->hash = f->hash;
+	tb->stream = f->stream;
+	tb->ipver = f->ipver;
+	tb->client = f->client;
+	memcpy(tb->addr, f->addr, sizeof(tb->addr));
+	memcpy(tb->port, f->port, sizeof(tb->port));
+	for (int i = 0; i < 2; i++) {
+		tb->base_seq[i] = f->d[i].base_seq;
+		tb->base_set[i] = f->d[i].base_set;
+	}
+}
+
+/* A finalised flow of this packet's connection, or NULL; *dir is the
+ * packet's direction in it. */
+static struct tomb *exhume(struct flow_table *t, const struct decoded *d, uint64_t h, int *dir)
+{
+	struct tomb *tb = &t->tombs[h & (TOMB_SLOTS - 1)];
+	size_t alen = d->ipver == 6 ? 16 : 4;
+	if (!tb->used || tb->hash != h || tb->ipver != d->ipver)
+		return NULL;
+	if (tb->port[0] == d->sport && tb->port[1] == d->dport && memcmp(tb->addr[0], d->src, alen) == 0 &&
+	    memcmp(tb->addr[1], d->dst, alen) == 0)
+		*dir = 0;
+	else if (tb->port[1] == d->sport && tb->port[0] == d->dport && memcmp(tb->addr[1], d->src, alen) == 0 &&
+	         memcmp(tb->addr[0], d->dst, alen) == 0)
+		*dir = 1;
+	else
+		return NULL;
+	return tb;
+}
+
 static void finalise(struct flow_table *t, struct flow *f)
 {
 	for (int i = 0; i < 2; i++)
 		if (f->d[i].ooo)
 			drain(t, f, i, 1);
 	t->hooks.on_close(t->ctx, f);
+	bury(t, f);
 	for (int i = 0; i < 2; i++)
 		ooo_free(&f->d[i]);
 	hash_unlink(t, f);
@@ -270,10 +335,33 @@ static void finalise(struct flow_table *t, struct flow *f)
 	free(f);
 }
 
+/* Double the buckets and move every flow to its new chain. Out of memory:
+ * keep the old table (longer chains, same results). */
+static void grow_buckets(struct flow_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct flow **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct flow *f = t->buckets[i], *next;
+		for (; f; f = next) {
+			next = f->hnext;
+			f->hnext = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
 static struct flow *flow_create(struct flow_table *t, const struct decoded *d, const struct packet *pkt,
-                                uint64_t h)
+                                uint64_t h, struct tomb *tb, int tdir)
 {
 	struct flow *f;
+	if (t->count >= t->nbuckets && t->nbuckets < BUCKETS_MAX)
+		grow_buckets(t);
 	if (t->count >= PI_MAX_FLOWS && t->lru_head) {
 		if (t->caps)
 			t->caps->flows_evicted++;
@@ -284,15 +372,32 @@ static struct flow *flow_create(struct flow_table *t, const struct decoded *d, c
 		return NULL;
 	f->hash = h;
 	f->ipver = d->ipver;
-	memcpy(f->addr[0], d->src, 16);
-	memcpy(f->addr[1], d->dst, 16);
-	f->port[0] = d->sport;
-	f->port[1] = d->dport;
-	f->stream = t->next_stream++;
+	if (tb) {
+		/* a late packet of a finalised connection: same stream, same ends */
+		memcpy(f->addr, tb->addr, sizeof(f->addr));
+		memcpy(f->port, tb->port, sizeof(f->port));
+		f->stream = tb->stream;
+		f->client = tb->client;
+		f->client_sure = 1;
+		f->revived = 1;
+		for (int i = 0; i < 2; i++) {
+			f->d[i].base_seq = tb->base_seq[i];
+			f->d[i].base_set = tb->base_set[i];
+		}
+		(void)tdir;
+		tb->used = 0;
+	} else {
+		memcpy(f->addr[0], d->src, 16);
+		memcpy(f->addr[1], d->dst, 16);
+		f->port[0] = d->sport;
+		f->port[1] = d->dport;
+		f->stream = t->next_stream++;
+	}
 	f->first_frame = pkt->frame;
 	f->first_ts = pkt->ts_ns;
 	/* until a SYN or a hello says otherwise, the higher port is the client */
-	f->client = d->sport >= d->dport ? 0 : 1;
+	if (!tb)
+		f->client = d->sport >= d->dport ? 0 : 1;
 	f->hnext = t->buckets[h & (t->nbuckets - 1)];
 	t->buckets[h & (t->nbuckets - 1)] = f;
 	lru_append(t, f);
@@ -330,10 +435,18 @@ void flow_input_tcp(struct flow_table *t, const struct decoded *d, const struct 
 		f = NULL;
 	}
 	if (!f) {
-		f = flow_create(t, d, pkt, h);
+		int tdir = 0;
+		struct tomb *tb = exhume(t, d, h, &tdir);
+		/* Wireshark starts a new conversation on a SYN with another ISN */
+		if (tb && (d->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN && tb->base_set[tdir] &&
+		    d->seq != tb->base_seq[tdir]) {
+			tb->used = 0;
+			tb = NULL;
+		}
+		f = flow_create(t, d, pkt, h, tb, tdir);
 		if (!f)
 			return;
-		dir = 0;
+		dir = tb ? tdir : 0;
 	}
 
 	struct reasm_dir *r = &f->d[dir];
@@ -416,6 +529,7 @@ void flow_flush(struct flow_table *t)
 		finalise(t, t->lru_head);
 	t->next_stream = 0;
 	t->now_ns = 0;
+	memset(t->tombs, 0, TOMB_SLOTS * sizeof(*t->tombs)); /* stream numbers restart per input */
 }
 
 void flow_table_free(struct flow_table *t)
@@ -424,6 +538,7 @@ void flow_table_free(struct flow_table *t)
 		return;
 	flow_flush(t);
 	free(t->buckets);
+	free(t->tombs);
 	free(t);
 }
 

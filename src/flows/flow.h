@@ -52,6 +52,7 @@ struct flow {
 	int client;                    /* 0 or 1: which endpoint is the client */
 	uint8_t client_sure;           /* client known from SYN / SYN-ACK / hello */
 	uint8_t closed;                /* RST, or FIN both ways */
+	uint8_t revived;               /* late packets of a flow already finalised */
 	uint64_t stream;               /* Wireshark tcp.stream */
 	uint64_t first_frame, last_frame;
 	uint64_t first_ts, last_ts;
