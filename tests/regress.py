@@ -52,6 +52,64 @@ def main():
         for s, c in conns.items():
             print(f"FAIL {name} stream {s}: unexpected TLS connection ({c['verdict']})")
             failed += 1
+    # DNS: the names, chains, answers and unanswered tries of mixed.pcapng
+    dns_path = os.path.join(samples, "expected-dns.tsv")
+    if os.path.exists(dns_path):
+        with open(dns_path, newline="") as f:
+            drows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        docs = {}
+        for r in drows:
+            if r["file"] not in docs:
+                p = subprocess.run([pinspect, "analyze", "--json", "-q", os.path.join(samples, r["file"])],
+                                   capture_output=True, text=True, timeout=120)
+                docs[r["file"]] = json.loads(p.stdout)
+            got = [d for d in docs[r["file"]]["dns"] if d["name"] == r["name"] and d["qtype"] == r["qtype"]]
+            label = f"{r['file']} dns {r['name']} {r['qtype']}"
+            if len(got) != 1:
+                print(f"FAIL {label}: {len(got)} records")
+                failed += 1
+                continue
+            g = got[0]
+            problems = []
+            if g["queries"] != int(r["queries"]):
+                problems.append(f"queries {g['queries']} != {r['queries']}")
+            if g["answered"] != int(r["responses"]):
+                problems.append(f"answered {g['answered']} != {r['responses']}")
+            if (g["rcode"] or "-") != r["rcode"]:
+                problems.append(f"rcode {g['rcode']} != {r['rcode']}")
+            want_chain = [] if r["chain"] == "-" else r["chain"].split(">")[1:]
+            if g["chain"] != want_chain:
+                problems.append(f"chain {g['chain']} != {want_chain}")
+            if r["addresses"] != "-":
+                if "-" in r["addresses"] and r["addresses"].count(".") == 6:
+                    lo, hi = r["addresses"].split("-")
+                    base = lo.rsplit(".", 1)[0]
+                    want = {f"{base}.{i}" for i in range(int(lo.rsplit('.', 1)[1]), int(hi.rsplit('.', 1)[1]) + 1)}
+                    if not set(g["addresses"]) <= want or not g["addresses"]:
+                        problems.append(f"addresses {g['addresses']} not within {r['addresses']}")
+                elif set(g["addresses"]) != set(r["addresses"].split(",")):
+                    problems.append(f"addresses {g['addresses']} != {r['addresses']}")
+            elif g["addresses"]:
+                problems.append(f"addresses {g['addresses']} != none")
+            if r["rcode"] == "-" and g.get("unanswered") != int(r["queries"]):
+                problems.append(f"unanswered {g.get('unanswered')} != {r['queries']}")
+            if problems:
+                print(f"FAIL {label}: {'; '.join(problems)}")
+                failed += 1
+            else:
+                passed += 1
+        # every TLS connection carries the name the client asked for
+        for name, d in docs.items():
+            for c in d["connections"]:
+                if not c["name"]:
+                    print(f"FAIL {name} stream {c['tcp_stream']}: no name")
+                    failed += 1
+                elif not c["sni"] and c["name_source"] != "dns":
+                    print(f"FAIL {name} stream {c['tcp_stream']}: no SNI and the name is not from DNS")
+                    failed += 1
+                else:
+                    passed += 1
+
     everything = {"healthy", "rst-after-hello", "fin-after-hello", "cert-alert", "encrypted-abort",
                   "close-no-data", "other-alert", "server-abort", "incomplete"}
     missing = everything - seen_verdicts
