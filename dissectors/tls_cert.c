@@ -16,6 +16,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -166,9 +167,12 @@ static void san_of(X509 *x, struct cert_info *out)
 	int crit = -1;
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	int n;
+	out->has_san = crit >= 0;
+	out->san_critical = crit == 1;
 	if (!gens)
 		return;
 	n = sk_GENERAL_NAME_num(gens);
+	out->san_entries = n < 0 ? 0 : n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
 	for (int i = 0; i < n; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		const unsigned char *p;
@@ -181,7 +185,10 @@ static void san_of(X509 *x, struct cert_info *out)
 			if (!p || len < 0)
 				continue;
 			safe_append(out->san, sizeof out->san, p, (size_t)len);
+			safe_append(out->san_dns, sizeof out->san_dns, p, (size_t)len);
 			out->san_count++;
+			if (out->san_dns_count < UINT16_MAX)
+				out->san_dns_count++;
 		} else if (g->type == GEN_IPADD && g->d.iPAddress) {
 			char ip[48];
 			p = ASN1_STRING_get0_data(g->d.iPAddress);
@@ -211,6 +218,56 @@ static void san_of(X509 *x, struct cert_info *out)
 		}
 	}
 	GENERAL_NAMES_free(gens);
+}
+
+/* Facts for the certificate lint: version, keyUsage, name entry counts,
+ * signature consistency and digest, self-signature. */
+static void lint_facts(X509 *x, struct cert_info *out)
+{
+	const X509_ALGOR *outer = NULL, *inner = X509_get0_tbs_sigalg(x);
+	const STACK_OF(X509_EXTENSION) *exts = X509_get0_extensions(x);
+	ASN1_BIT_STRING *ku;
+	int crit = -1, n, mdnid = NID_undef, pknid = NID_undef;
+	long v = X509_get_version(x);
+
+	out->version = v >= 0 && v <= 2 ? (uint8_t)(v + 1) : 0;
+	n = X509_NAME_entry_count(X509_get_subject_name(x));
+	out->subject_entries = n < 0 ? 0 : n > 255 ? 255 : (uint8_t)n;
+	n = X509_NAME_entry_count(X509_get_issuer_name(x));
+	out->issuer_entries = n < 0 ? 0 : n > 255 ? 255 : (uint8_t)n;
+	n = exts ? sk_X509_EXTENSION_num(exts) : 0;
+	out->ext_count = n < 0 ? 0 : n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+
+	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+	out->has_ku = crit >= 0;
+	out->ku_critical = crit == 1;
+	if (ku) {
+		uint32_t bits = X509_get_key_usage(x);
+		out->ku_bits = bits == UINT32_MAX ? 0 : (uint16_t)bits;
+	}
+	ASN1_BIT_STRING_free(ku);
+
+	X509_get0_signature(NULL, &outer, x);
+	out->sig_inconsistent = !outer || !inner || X509_ALGOR_cmp(outer, inner) != 0;
+	/* X509_get_signature_info also reads the digest of RSASSA-PSS parameters */
+	if ((X509_get_signature_info(x, &mdnid, &pknid, NULL, NULL) == 1 ||
+	     OBJ_find_sigid_algs(X509_get_signature_nid(x), &mdnid, &pknid)) &&
+	    mdnid != NID_undef) {
+		const char *sn = OBJ_nid2sn(mdnid);
+		char low[16];
+		size_t i;
+		for (i = 0; sn && sn[i] && i + 1 < sizeof low; i++)
+			low[i] = (char)((sn[i] >= 'A' && sn[i] <= 'Z') ? sn[i] - 'A' + 'a' : sn[i]);
+		low[i] = '\0';
+		safe_copy(out->sig_hash, sizeof out->sig_hash, (const unsigned char *)low, i, 0);
+	}
+	ERR_clear_error();
+
+	if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0) {
+		EVP_PKEY *pk = X509_get0_pubkey(x);
+		out->self_signed = pk && X509_verify(x, pk) == 1;
+		ERR_clear_error();
+	}
 }
 
 int cert_parse(const uint8_t *der, size_t len, struct cert_info *out)
@@ -287,23 +344,34 @@ int cert_parse(const uint8_t *der, size_t len, struct cert_info *out)
 
 	crit = -1;
 	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
-	if (bc)
+	out->has_bc = crit >= 0;
+	out->bc_pathlen = -1;
+	if (bc) {
 		out->is_ca = bc->ca != 0;
+		if (bc->pathlen) {
+			long pl = ASN1_INTEGER_get(bc->pathlen);
+			out->bc_pathlen = pl < 0 ? -1 : pl > INT32_MAX ? INT32_MAX : (int32_t)pl;
+		}
+	}
 	out->bc_critical = crit == 1;
 
 	crit = -1;
 	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
 	out->has_eku = crit >= 0;
+	out->eku_critical = crit == 1;
 	if (eku) {
 		n = sk_ASN1_OBJECT_num(eku);
 		for (int i = 0; i < n; i++)
 			if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_server_auth)
 				out->eku_server_auth = 1;
+			else if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_anyExtendedKeyUsage)
+				out->eku_any = 1;
 	}
 
 	crit = -1;
 	aki = X509_get_ext_d2i(x, NID_authority_key_identifier, &crit, NULL);
 	out->has_aki = crit >= 0;
+	out->aki_critical = crit == 1;
 	if (aki && aki->keyid)
 		hex_of(out->aki_hex, sizeof out->aki_hex, ASN1_STRING_get0_data(aki->keyid),
 		       (size_t)ASN1_STRING_length(aki->keyid));
@@ -311,9 +379,12 @@ int cert_parse(const uint8_t *der, size_t len, struct cert_info *out)
 	crit = -1;
 	ski = X509_get_ext_d2i(x, NID_subject_key_identifier, &crit, NULL);
 	out->has_ski = crit >= 0;
+	out->ski_critical = crit == 1;
 	if (ski)
 		hex_of(out->ski_hex, sizeof out->ski_hex, ASN1_STRING_get0_data(ski),
 		       (size_t)ASN1_STRING_length(ski));
+
+	lint_facts(x, out);
 
 	if (EVP_Digest(der, der_len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		goto out;

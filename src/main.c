@@ -10,6 +10,7 @@
 
 #include "analysis/dnsmap.h"
 #include "common/util.h"
+#include "analysis/certdiag.h"
 #include "analysis/webinsights.h"
 #include "analysis/zsatunnel.h"
 #include "capture/bundle.h"
@@ -44,6 +45,7 @@ enum {
 static const char usage_text[] =
 	"usage: pinspect analyze [options] [FILE|DIR ...]\n"
 	"       pinspect merge [-f FORMAT] [--kb FILE] RESULT.json...\n"
+	"       pinspect lint-cert [--platform LIST] [--json] [--at DATE] [--sni NAME] FILE.pem...\n"
 	"       pinspect --help | --version\n"
 	"\n"
 	"Finds the TLS connections that clients reject behind TLS inspection, and why.\n"
@@ -60,6 +62,8 @@ static const char usage_text[] =
 	"      --baseline FILE   a capture of the same actions with inspection off (repeatable):\n"
 	"                        names failing in both are not listed as bypass\n"
 	"      --kb FILE         knowledge base to use instead of the bundled data/kb.conf\n"
+	"      --inspection-ca PEM  the interception CA (repeatable): recognise its\n"
+	"                        certificates exactly and lint them per client platform\n"
 	"      --include-healthy list healthy names among the candidates too\n"
 	"      --web-insights CSV  a ZIA Web Insights export: failed client SSL handshakes\n"
 	"                        count as evidence for their host (repeatable)\n"
@@ -189,6 +193,7 @@ static int cmd_analyze(int argc, char **argv)
 		{ "include-healthy", no_argument, NULL, 'H' },
 		{ "annotate", required_argument, NULL, 'A' },
 		{ "web-insights", required_argument, NULL, 'W' },
+		{ "inspection-ca", required_argument, NULL, 'I' },
 		{ 0, 0, 0, 0 },
 	};
 	struct file_list baseline = { 0 };
@@ -200,6 +205,10 @@ static int cmd_analyze(int argc, char **argv)
 	struct analyze_sink as = { 0 };
 	struct file_list webins_files = { 0 };
 	struct log_inputs logs = { 0 };
+	struct inspect_cas cas;
+	struct ja3_db *ja3db = NULL;
+	struct certdiag *cd = NULL;
+	memset(&cas, 0, sizeof(cas));
 	struct out_ctx out = { 0 };
 	struct engine_opts eo = { 0 };
 	struct file_list files = { 0 };
@@ -268,6 +277,14 @@ static int cmd_analyze(int argc, char **argv)
 		case 'W':
 			list_add(&webins_files, optarg);
 			break;
+		case 'I': {
+			char err[512];
+			if (inspect_cas_load(&cas, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "pinspect: %s\n", err);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -304,10 +321,17 @@ static int cmd_analyze(int argc, char **argv)
 				return EXIT_USAGE;
 		}
 		ropts.kb = kb;
+		ja3db = ja3_db_load(ja3_db_default_path(), err, sizeof(err));
+		if (!ja3db)
+			pi_warn("%s (client libraries will not be recognised)", err);
+		cd = certdiag_new(cas.n ? &cas : NULL, kb, ja3db);
+		eo.certdiag = cd;
+		ropts.certdiag = cd;
 	}
 	if (baseline.n) {
 		struct engine_opts bo = eo;
 		bo.dns_query_log = 0;
+		bo.certdiag = NULL; /* the baseline is evidence of names, not of certificates */
 		base = engine_new(&bo, NULL);
 		if (!base) {
 			fprintf(stderr, "pinspect: out of memory\n");
@@ -436,6 +460,9 @@ static int cmd_analyze(int argc, char **argv)
 		free(logs.bundles[i]);
 	zsat_free(logs.zsat);
 	webins_free(logs.webins);
+	certdiag_free(cd);
+	ja3_db_free(ja3db);
+	inspect_cas_free(&cas);
 	return worst;
 }
 
@@ -457,6 +484,8 @@ int main(int argc, char **argv)
 		return cmd_analyze(argc - 1, argv + 1);
 	if (strcmp(argv[1], "merge") == 0)
 		return cmd_merge(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lint-cert") == 0)
+		return cmd_lint_cert(argc - 1, argv + 1);
 	fprintf(stderr, "pinspect: unknown command '%s'\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;

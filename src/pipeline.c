@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/certdiag.h"
 #include "analysis/dnsmap.h"
 #include "analysis/edns.h"
 #include "capture/decode.h"
@@ -316,6 +317,22 @@ static void report_decision(struct engine *e, struct flow *f, struct flow_app *a
 	e->st.tls_conns++;
 	e->st.verdicts[a->conn.verdict]++;
 	evidence_add(e->evid, &a->conn, v.key, v.source_rank, v.client, v.server, v.o.app, v.chain_text);
+	if (e->opts.certdiag) {
+		/* the chain (TLS <= 1.2) and who accepted or rejected it */
+		const struct conn *c = &a->conn;
+		char ca[48];
+		struct certdiag_conn cc;
+		decode_addr_str(c->ipver, c->caddr, ca, sizeof(ca));
+		memset(&cc, 0, sizeof(cc));
+		cc.name = v.key;
+		cc.sni = c->sni;
+		cc.client = ca;
+		cc.ja3 = c->ja3;
+		cc.rejected = verdict_is_rejection(c->verdict);
+		cc.healthy = c->verdict == V_HEALTHY;
+		cc.ts = (int64_t)(c->first_ts / 1000000000ull);
+		certdiag_observe_tls(e->opts.certdiag, &cc, a->tls && a->tls->saw_cert ? &a->tls->certs : NULL);
+	}
 	if (e->sink.on_verdict)
 		e->sink.on_verdict(e->sink.ctx, &v.o);
 }

@@ -70,6 +70,7 @@ struct engine_opts {
 	int no_ndpi;           /* skip nDPI classification */
 	int dns_query_log;     /* keep per-query rows for dns_write_queries_tsv */
 	int progress;          /* draw a progress line on stderr */
+	struct certdiag *certdiag; /* certificate diagnosis state (may be NULL) */
 };
 
 struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *sink);

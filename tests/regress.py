@@ -110,6 +110,33 @@ def main():
                 else:
                     passed += 1
 
+    # the differential diagnosis: the category of every name in samples/diag
+    diag = os.path.join(samples, "diag", "expected.tsv")
+    if os.path.exists(diag):
+        with open(diag, newline="") as f:
+            lines = [l for l in f if not l.startswith("#")]
+        rows = list(csv.DictReader(["file\tname\tcategory\n"] + lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+        for with_ca in (True, False):
+            docs = {}
+            for r in rows:
+                if r["file"] not in docs:
+                    args = [pinspect, "analyze", "--json", "-q", "--include-healthy"]
+                    if with_ca:
+                        args += ["--inspection-ca", os.path.join(samples, "diag", "inspection-ca.pem")]
+                    p = subprocess.run(args + [os.path.join(samples, "diag", r["file"])],
+                                       capture_output=True, text=True, timeout=120)
+                    docs[r["file"]] = {c["rule"]: c for c in json.loads(p.stdout)["candidates"]}
+                c = docs[r["file"]].get(r["name"])
+                label = f"diag {r['file']} {r['name']}{' (--inspection-ca)' if with_ca else ''}"
+                if not c:
+                    print(f"FAIL {label}: no candidate (want {r['category']})")
+                    failed += 1
+                elif c["category"] != r["category"]:
+                    print(f"FAIL {label}: {c['category']} != {r['category']}: {c['why']}")
+                    failed += 1
+                else:
+                    passed += 1
+
     everything = {"healthy", "rst-after-hello", "fin-after-hello", "cert-alert", "encrypted-abort",
                   "close-no-data", "other-alert", "server-abort", "incomplete"}
     missing = everything - seen_verdicts

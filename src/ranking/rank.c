@@ -13,6 +13,7 @@
 
 #include <libpsl.h>
 
+#include "analysis/certdiag.h"
 #include "analysis/dnsmap.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
@@ -222,6 +223,23 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 		         (unsigned long long)base->failures, base->failures == 1 ? "" : "s");
 		snprintf(c->fix, sizeof(c->fix), "do not bypass: look at the server or the client itself");
 		return;
+	}
+	/* the differential diagnosis (doc/diagnosis.md): a broken interception
+	 * certificate, a tool with its own trust store, a known pinning app,
+	 * or the client's own behaviour decide before the score does */
+	if (o && o->certdiag) {
+		struct diag_input in;
+		if (certdiag_input(o->certdiag, n->name, n->failures, n->successes, n->app[0] ? n->app : NULL, &in)) {
+			enum category k = certdiag_decide(&in, c->why, sizeof(c->why), c->fix, sizeof(c->fix));
+			if (k != CERTDIAG_UNDECIDED) {
+				c->cat = k;
+				if (logs[0]) {
+					size_t l = strlen(c->why);
+					snprintf(c->why + l, sizeof(c->why) - l, "%s", logs);
+				}
+				return;
+			}
+		}
 	}
 	if (score >= BYPASS_THRESHOLD && (fails >= BYPASS_MIN_FAILURES || app)) {
 		c->cat = CAT_BYPASS;

@@ -40,8 +40,8 @@ struct candidate {
 	uint64_t signatures[V_COUNT]; /* verdict -> count */
 	uint64_t dns_unanswered;      /* unanswered DNS queries (dns-blocked) */
 	const char *known_app;        /* knowledge base app, or NULL */
-	char fix[512];                /* what to do */
-	char why[768];                /* one sentence of evidence */
+	char fix[1024];               /* what to do */
+	char why[1024];               /* one sentence of evidence */
 	char wireshark_filter[768];
 	uint8_t ncovered;             /* for a wildcard: the names it covers */
 	char covered[RANK_MAX_COVERED][128];
@@ -53,6 +53,7 @@ struct rank_opts {
 	const struct kb *kb;                 /* may be NULL */
 	struct evidence *baseline;           /* evidence without inspection, or NULL */
 	int include_healthy;                 /* list healthy names too */
+	const struct certdiag *certdiag;     /* certificate / trust-store diagnosis, or NULL */
 };
 
 struct rank_result {

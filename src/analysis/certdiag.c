@@ -1,0 +1,1946 @@
+/* certdiag.c: interception recognition, the certificate lint, the client
+ * guess and the decision of issue #5 (see certdiag.h).
+ *
+ * Sources of the rules, each named again in its finding:
+ *  - Apple: support.apple.com/103769 (HT210176) "Requirements for trusted
+ *    certificates in iOS 13 and macOS 10.15"; support.apple.com/102028
+ *    (HT211025) for the 398-day rule (Apple-preinstalled roots only).
+ *  - Python 3.13: ssl.create_default_context() sets VERIFY_X509_STRICT
+ *    (cpython #107361, PR #112389), i.e. OpenSSL's RFC 5280 checks in
+ *    crypto/x509/x509_vfy.c check_chain() under X509_V_FLAG_X509_STRICT.
+ *  - Go: go.dev/doc/go1.15#commonname (CommonName ignored),
+ *    go.dev/doc/go1.18#sha1 (SHA-1 signatures rejected).
+ *  - Generic: RFC 5280 (validity, basicConstraints, keyUsage, EKU), RFC 6125
+ *    (names), OpenSSL's default verification and security levels.
+ */
+#include "analysis/certdiag.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpsl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/util.h"
+#include "dissectors/tls.h"
+#include "ranking/kb.h"
+
+#ifndef PI_DATADIR
+#define PI_DATADIR "/usr/local/share/pinspect"
+#endif
+#ifndef PI_SRCDIR
+#define PI_SRCDIR "."
+#endif
+
+/* ======================================================================== */
+/* certificates from files                                                   */
+/* ======================================================================== */
+
+static unsigned char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return NULL;
+	}
+	for (;;) {
+		size_t got;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16384;
+			unsigned char *nb;
+			if (nc > CERTDIAG_MAX_FILE_BYTES + 1)
+				nc = CERTDIAG_MAX_FILE_BYTES + 1;
+			if (nc <= cap) {
+				snprintf(err, errlen, "%s: larger than %u bytes", path, CERTDIAG_MAX_FILE_BYTES);
+				goto fail;
+			}
+			nb = realloc(buf, nc + 1);
+			if (!nb) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				snprintf(err, errlen, "%s: read error", path);
+				goto fail;
+			}
+			break;
+		}
+	}
+	if (n > CERTDIAG_MAX_FILE_BYTES) {
+		snprintf(err, errlen, "%s: larger than %u bytes", path, CERTDIAG_MAX_FILE_BYTES);
+		goto fail;
+	}
+	fclose(f);
+	if (!buf && !(buf = malloc(1))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	fclose(f);
+	free(buf);
+	return NULL;
+}
+
+int certdiag_read_certs(const char *path, X509 **out, size_t max, char *err, size_t errlen)
+{
+	size_t len = 0, n = 0;
+	unsigned char *buf = slurp(path, &len, err, errlen);
+	if (!buf)
+		return -1;
+	if (len && memmem(buf, len, "-----BEGIN", 10)) {
+		BIO *b = BIO_new_mem_buf(buf, (int)len);
+		if (!b) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		ERR_clear_error();
+		while (n < max) {
+			/* _AUX also takes "TRUSTED CERTIFICATE"; other blocks are skipped */
+			X509 *x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
+			if (!x) {
+				unsigned long e = ERR_peek_last_error();
+				if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+					ERR_clear_error();
+					break; /* no more certificates */
+				}
+				ERR_clear_error();
+				snprintf(err, errlen, "%s: certificate %zu: not a readable PEM certificate", path, n + 1);
+				BIO_free(b);
+				goto fail;
+			}
+			out[n++] = x;
+		}
+		BIO_free(b);
+	} else {
+		const unsigned char *p = buf, *end = buf + len;
+		while (p < end && n < max) {
+			const unsigned char *start = p;
+			X509 *x = d2i_X509(NULL, &p, (long)(end - p));
+			ERR_clear_error();
+			if (!x) {
+				if (n == 0) {
+					snprintf(err, errlen, "%s: not a certificate (neither PEM nor DER X.509)", path);
+					goto fail;
+				}
+				snprintf(err, errlen, "%s: bytes after certificate %zu are not a DER certificate", path, n);
+				goto fail;
+			}
+			if (p <= start) {
+				X509_free(x);
+				break;
+			}
+			out[n++] = x;
+		}
+	}
+	if (!n) {
+		snprintf(err, errlen, "%s: no certificate in the file", path);
+		goto fail;
+	}
+	free(buf);
+	return (int)n;
+fail:
+	for (size_t i = 0; i < n; i++)
+		X509_free(out[i]);
+	free(buf);
+	return -1;
+}
+
+int certdiag_cert_info(X509 *x, struct cert_info *out)
+{
+	unsigned char *der = NULL;
+	int len, rc;
+	if (!x || !out)
+		return -1;
+	len = i2d_X509(x, &der);
+	if (len <= 0 || !der) {
+		ERR_clear_error();
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	rc = cert_parse(der, (size_t)len, out);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* ======================================================================== */
+/* 1. interception recognition                                               */
+/* ======================================================================== */
+
+int inspect_cas_load(struct inspect_cas *cas, const char *path, char *err, size_t errlen)
+{
+	X509 *xs[CERTDIAG_MAX_FILE_CERTS];
+	struct cert_info *ci;
+	int n = certdiag_read_certs(path, xs, CERTDIAG_MAX_FILE_CERTS, err, errlen);
+	if (n < 0)
+		return -1;
+	if (cas->n + (size_t)n > CERTDIAG_MAX_CAS) {
+		snprintf(err, errlen, "%s: more than %u inspection CA certificates in all", path, CERTDIAG_MAX_CAS);
+		for (int i = 0; i < n; i++)
+			X509_free(xs[i]);
+		return -1;
+	}
+	ci = malloc(sizeof(*ci));
+	if (!ci) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		for (int i = 0; i < n; i++)
+			X509_free(xs[i]);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct inspect_ca *c = &cas->v[cas->n++];
+		memset(c, 0, sizeof(*c));
+		c->x = xs[i];
+		if (certdiag_cert_info(xs[i], ci) == 0) {
+			pi_strlcpy(c->subject, ci->subject, sizeof(c->subject));
+			pi_strlcpy(c->ski_hex, ci->ski_hex, sizeof(c->ski_hex));
+			pi_strlcpy(c->spki_sha256, ci->spki_sha256, sizeof(c->spki_sha256));
+			c->self_signed = ci->self_signed;
+		}
+	}
+	free(ci);
+	return n;
+}
+
+void inspect_cas_free(struct inspect_cas *cas)
+{
+	if (!cas)
+		return;
+	for (size_t i = 0; i < cas->n; i++)
+		X509_free(cas->v[i].x);
+	cas->n = 0;
+}
+
+const char *icpt_how_name(enum icpt_how h)
+{
+	switch (h) {
+	case ICPT_CA_KEYID: return "ca-keyid";
+	case ICPT_CA_SIGNATURE: return "ca-signature";
+	case ICPT_CA_ITSELF: return "ca-itself";
+	case ICPT_KB_ISSUER: return "kb-issuer";
+	case ICPT_HEURISTIC: return "heuristic";
+	default: return "none";
+	}
+}
+
+/* ---- issuer statistics --------------------------------------------------- */
+
+static int is_ip_text(const char *s);
+
+#define ISTAT_SPKI 4
+
+struct istat {
+	uint64_t key;
+	uint16_t ndom;
+	uint8_t nspki, spki_overflow;
+	uint64_t dom[CERTDIAG_ISSUER_DOMAINS];
+	uint64_t spki[ISTAT_SPKI];
+	char label[96];
+};
+
+#define DOMSET_SLOTS (CERTDIAG_MAX_DOMAINS * 2)
+
+struct issuer_stats {
+	struct istat *v;
+	size_t n;
+	uint64_t *domset;       /* open addressing, 0 = empty */
+	size_t ndomains;
+};
+
+struct issuer_stats *issuer_stats_new(void)
+{
+	struct issuer_stats *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->v = calloc(CERTDIAG_MAX_ISSUERS, sizeof(*st->v));
+	st->domset = calloc(DOMSET_SLOTS, sizeof(*st->domset));
+	if (!st->v || !st->domset) {
+		issuer_stats_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void issuer_stats_free(struct issuer_stats *st)
+{
+	if (!st)
+		return;
+	free(st->v);
+	free(st->domset);
+	free(st);
+}
+
+uint64_t issuer_key(const struct cert_info *leaf)
+{
+	uint64_t h = pi_hash(leaf->issuer, strlen(leaf->issuer), 0x6973737565720001ull);
+	h = pi_hash(leaf->aki_hex, strlen(leaf->aki_hex), h);
+	return h ? h : 1;
+}
+
+/* Hash of the registrable domain of name (libpsl); the name itself when it
+ * has none (an IP address, a public suffix, a single label). 0 if empty. */
+static uint64_t regdom_hash(const char *name)
+{
+	char low[256];
+	size_t n;
+	const char *r = NULL;
+	const psl_ctx_t *psl = psl_builtin();
+	uint64_t h;
+	if (!name || !*name)
+		return 0;
+	pi_strlcpy(low, name, sizeof(low));
+	pi_lower(low);
+	n = strlen(low);
+	while (n && low[n - 1] == '.')
+		low[--n] = '\0';
+	if (!n)
+		return 0;
+	if (psl)
+		r = psl_registrable_domain(psl, low);
+	if (!r)
+		r = low;
+	h = pi_hash(r, strlen(r), 0x646f6d61696e0001ull);
+	return h ? h : 1;
+}
+
+static struct istat *istat_find(const struct issuer_stats *st, uint64_t key)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->v[i].key == key)
+			return &st->v[i];
+	return NULL;
+}
+
+static void domset_add(struct issuer_stats *st, uint64_t h)
+{
+	size_t i = (size_t)(h % DOMSET_SLOTS);
+	for (size_t k = 0; k < DOMSET_SLOTS; k++, i = (i + 1) % DOMSET_SLOTS) {
+		if (st->domset[i] == h)
+			return;
+		if (!st->domset[i]) {
+			if (st->ndomains >= CERTDIAG_MAX_DOMAINS)
+				return; /* saturated */
+			st->domset[i] = h;
+			st->ndomains++;
+			return;
+		}
+	}
+}
+
+void issuer_stats_add(struct issuer_stats *st, const struct cert_info *leaf, const char *name)
+{
+	uint64_t key, dh, sh;
+	struct istat *s;
+	if (!st || !leaf || !name || is_ip_text(name))
+		return; /* an address is no domain: it would inflate the count */
+	dh = regdom_hash(name);
+	if (!dh)
+		return;
+	domset_add(st, dh);
+	key = issuer_key(leaf);
+	s = istat_find(st, key);
+	if (!s) {
+		if (st->n >= CERTDIAG_MAX_ISSUERS)
+			return;
+		s = &st->v[st->n++];
+		memset(s, 0, sizeof(*s));
+		s->key = key;
+		pi_strlcpy(s->label, leaf->issuer, sizeof(s->label));
+	}
+	for (size_t i = 0; i < s->ndom; i++)
+		if (s->dom[i] == dh)
+			goto spki;
+	if (s->ndom < CERTDIAG_ISSUER_DOMAINS)
+		s->dom[s->ndom++] = dh;
+spki:
+	sh = pi_hash(leaf->spki_sha256, strlen(leaf->spki_sha256), 7);
+	for (size_t i = 0; i < s->nspki; i++)
+		if (s->spki[i] == sh)
+			return;
+	if (s->nspki < ISTAT_SPKI)
+		s->spki[s->nspki++] = sh;
+	else
+		s->spki_overflow = 1;
+}
+
+size_t issuer_stats_domains(const struct issuer_stats *st, uint64_t ikey)
+{
+	const struct istat *s = st ? istat_find(st, ikey) : NULL;
+	return s ? s->ndom : 0;
+}
+
+size_t issuer_stats_total_domains(const struct issuer_stats *st)
+{
+	return st ? st->ndomains : 0;
+}
+
+int issuer_stats_forging(const struct issuer_stats *st, uint64_t ikey, char *why, size_t wl)
+{
+	const struct istat *s = st ? istat_find(st, ikey) : NULL;
+	size_t total;
+	if (!s)
+		return 0;
+	total = st->ndomains;
+	if (s->ndom >= CERTDIAG_FORGE_MIN_DOMAINS && total &&
+	    (double)s->ndom >= CERTDIAG_FORGE_MIN_SHARE * (double)total) {
+		if (why)
+			snprintf(why, wl, "issuer %s signed the leaves of %u%s unrelated registrable domains, %u%% of the %zu seen with a certificate",
+			         s->label, (unsigned)s->ndom, s->ndom >= CERTDIAG_ISSUER_DOMAINS ? "+" : "",
+			         (unsigned)(100.0 * (double)s->ndom / (double)total + 0.5), total);
+		return 1;
+	}
+	if (s->nspki == 1 && !s->spki_overflow && s->ndom >= CERTDIAG_FORGE_KEY_REUSE_DOMAINS) {
+		if (why)
+			snprintf(why, wl, "issuer %s used one leaf key for %u unrelated registrable domains", s->label,
+			         (unsigned)s->ndom);
+		return 1;
+	}
+	return 0;
+}
+
+enum icpt_how certdiag_is_interception(const struct inspect_cas *cas, const struct kb *kb,
+                                       const struct issuer_stats *st, X509 *cert,
+                                       const struct cert_info *ci, char *label, size_t ll)
+{
+	const struct kb_entry *e;
+	if (label && ll)
+		label[0] = '\0';
+	if (!ci)
+		return ICPT_NONE;
+	if (cas && cert) {
+		for (size_t i = 0; i < cas->n; i++) {
+			const struct inspect_ca *c = &cas->v[i];
+			EVP_PKEY *k = X509_get0_pubkey(c->x);
+			int keyid = ci->aki_hex[0] && c->ski_hex[0] && strcasecmp(ci->aki_hex, c->ski_hex) == 0;
+			int sig = k && X509_verify(cert, k) == 1;
+			ERR_clear_error();
+			if (sig) {
+				if (label)
+					pi_strlcpy(label, c->subject, ll);
+				return keyid ? ICPT_CA_KEYID : ICPT_CA_SIGNATURE;
+			}
+			if (c->spki_sha256[0] && strcmp(c->spki_sha256, ci->spki_sha256) == 0) {
+				if (label)
+					pi_strlcpy(label, c->subject, ll);
+				return ICPT_CA_ITSELF;
+			}
+		}
+	}
+	if (kb && (e = kb_match_issuer(kb, ci->issuer))) {
+		if (label)
+			snprintf(label, ll, "%s (issuer %s)", e->name, ci->issuer);
+		return ICPT_KB_ISSUER;
+	}
+	if (st && issuer_stats_forging(st, issuer_key(ci), label, ll))
+		return ICPT_HEURISTIC;
+	return ICPT_NONE;
+}
+
+size_t certdiag_chain_from_der(struct certdiag_chain *ch, const uint8_t *const *der, const size_t *len, size_t n)
+{
+	memset(ch, 0, sizeof(*ch));
+	for (size_t i = 0; i < n && ch->n < PI_TLS_MAX_CERTS; i++) {
+		const unsigned char *p = der[i];
+		X509 *x;
+		if (!der[i] || !len[i] || len[i] > (size_t)0x7fffffff)
+			break;
+		x = d2i_X509(NULL, &p, (long)len[i]);
+		ERR_clear_error();
+		if (!x)
+			break;
+		if (cert_parse(der[i], len[i], &ch->ci[ch->n]) != 0) {
+			X509_free(x);
+			break;
+		}
+		ch->x[ch->n++] = x;
+	}
+	return ch->n;
+}
+
+size_t certdiag_chain_from_tls(struct certdiag_chain *ch, const struct tls_certs *certs)
+{
+	const uint8_t *der[PI_TLS_MAX_CERTS];
+	size_t len[PI_TLS_MAX_CERTS], n = 0;
+	if (!certs || !certs->der) {
+		memset(ch, 0, sizeof(*ch));
+		return 0;
+	}
+	for (uint32_t i = 0; i < certs->kept && i < PI_TLS_MAX_CERTS; i++) {
+		der[n] = certs->der + certs->off[i];
+		len[n++] = certs->len[i];
+	}
+	return certdiag_chain_from_der(ch, der, len, n);
+}
+
+void certdiag_chain_free(struct certdiag_chain *ch)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		X509_free(ch->x[i]);
+	ch->n = 0;
+}
+
+static int how_strength(enum icpt_how h)
+{
+	switch (h) {
+	case ICPT_CA_KEYID: return 6;
+	case ICPT_CA_SIGNATURE: return 5;
+	case ICPT_CA_ITSELF: return 4;
+	case ICPT_KB_ISSUER: return 3;
+	case ICPT_HEURISTIC: return 2;
+	default: return 0;
+	}
+}
+
+enum icpt_how certdiag_chain_interception(const struct inspect_cas *cas, const struct kb *kb,
+                                          const struct issuer_stats *st, const struct certdiag_chain *ch,
+                                          size_t *which, char *label, size_t ll)
+{
+	enum icpt_how best = ICPT_NONE;
+	char tmp[256];
+	if (label && ll)
+		label[0] = '\0';
+	for (size_t i = 0; i < ch->n; i++) {
+		/* the heuristic is about leaves: only the leaf's issuer */
+		enum icpt_how h = certdiag_is_interception(cas, kb, i == 0 ? st : NULL, ch->x[i], &ch->ci[i], tmp,
+		                                           sizeof(tmp));
+		if (how_strength(h) > how_strength(best)) {
+			best = h;
+			if (which)
+				*which = i;
+			if (label)
+				pi_strlcpy(label, tmp, ll);
+		}
+	}
+	return best;
+}
+
+/* ======================================================================== */
+/* 2. the lint                                                              */
+/* ======================================================================== */
+
+struct rule {
+	const char *id;
+	enum lint_platform platform;
+	enum lint_severity sev;
+	const char *field;
+	const char *message;
+	const char *source;
+	const char *remedy;
+};
+
+#define SRC_APPLE "support.apple.com/103769 (HT210176): requirements for trusted certificates in iOS 13 and macOS 10.15"
+#define SRC_APPLE_398 "support.apple.com/102028 (HT211025): certificates issued from 2020-09-01 valid at most 398 days, for Apple-preinstalled roots only"
+#define SRC_PY313 "Python 3.13 ssl.create_default_context() sets VERIFY_X509_STRICT (cpython #107361, PR #112389): OpenSSL x509_vfy.c check_chain() RFC 5280 checks"
+#define SRC_GO115 "go.dev/doc/go1.15#commonname: Go 1.15+ ignores the CommonName (\"x509: certificate relies on legacy Common Name field\")"
+#define SRC_GO118 "go.dev/doc/go1.18#sha1: Go 1.18+ rejects SHA-1 signed certificates (self-signed roots excepted)"
+#define SRC_OPENSSL_SECLEVEL "OpenSSL security level 2 (SSL_CTX_set_security_level(3)): RSA below 2048 bits rejected; CPython 3.10+ default cipher string starts with @SECLEVEL=2; CA/B Forum Baseline Requirements 6.1.5"
+#define SRC_OPENSSL_SHA1 "OpenSSL 3.0+ at its default security level 1 rejects SHA-1 certificate signatures (X509_V_ERR_CA_MD_TOO_WEAK, observed with Python 3.11 / OpenSSL 3.0 in samples/diag); Go 1.18+; browsers since 2017"
+#define SRC_RFC5280 "RFC 5280 4.1.2.5 (validity); every TLS client checks it"
+#define SRC_RFC6125 "RFC 6125 6.4 / RFC 2818 3.1: the certificate must name the host the client asked for"
+#define SRC_EKU "RFC 5280 4.2.1.12; OpenSSL X509_PURPOSE_SSL_SERVER (X509_V_ERR_INVALID_PURPOSE), NSS, Java and Go check the EKU of the chain"
+#define SRC_CA "RFC 5280 4.2.1.9 / 4.2.1.3: an issuing certificate must be a CA (basicConstraints cA) with keyCertSign (OpenSSL X509_V_ERR_INVALID_CA)"
+#define SRC_CHAIN "RFC 5246 7.4.2 / RFC 8446 4.4.2: the server sends its chain up to (not necessarily including) the trust anchor, each certificate certifying the one before"
+
+static const struct rule R_EXPIRED = { "generic.expired", LINT_GENERIC, LINT_ERROR, "validity.notAfter",
+	"the certificate must not be expired", SRC_RFC5280,
+	"renew it (for a proxy: the interception CA or its leaf cache)" };
+static const struct rule R_NOT_YET = { "generic.not_yet_valid", LINT_GENERIC, LINT_ERROR, "validity.notBefore",
+	"the certificate must already be valid (check the proxy's and the client's clocks)", SRC_RFC5280,
+	"backdate notBefore slightly (mitmproxy uses now - 2 days) and fix the clock" };
+static const struct rule R_RSA = { "generic.rsa_2048", LINT_GENERIC, LINT_ERROR, "subjectPublicKeyInfo",
+	"RSA keys must have at least 2048 bits", SRC_OPENSSL_SECLEVEL,
+	"use RSA 2048+ (or ECDSA P-256) for the CA and for the forged leaves" };
+static const struct rule R_SHA1 = { "generic.sha1", LINT_GENERIC, LINT_ERROR, "signatureAlgorithm",
+	"the signature must not use SHA-1 or MD5", SRC_OPENSSL_SHA1,
+	"sign with SHA-256 or stronger (the proxy's signing digest setting)" };
+static const struct rule R_EKU = { "generic.eku_server_auth", LINT_GENERIC, LINT_ERROR, "extendedKeyUsage",
+	"an extendedKeyUsage extension, when present, must include id-kp-serverAuth", SRC_EKU,
+	"add serverAuth to the EKU of the leaf (and of the issuing CA if it has an EKU), or drop the EKU of the CA" };
+static const struct rule R_CA_BC = { "generic.ca_not_ca", LINT_GENERIC, LINT_ERROR, "basicConstraints",
+	"a certificate that issues others must have basicConstraints cA:TRUE", SRC_CA,
+	"make the issuing certificate a CA (basicConstraints=critical,CA:TRUE)" };
+static const struct rule R_CA_KU = { "generic.ca_key_cert_sign", LINT_GENERIC, LINT_ERROR, "keyUsage",
+	"an issuing CA with keyUsage must allow keyCertSign", SRC_CA,
+	"set keyUsage=critical,keyCertSign,cRLSign on the CA" };
+static const struct rule R_NAME = { "generic.name_mismatch", LINT_GENERIC, LINT_ERROR, "subjectAltName",
+	"the leaf must name the host the client asked for (SNI)", SRC_RFC6125,
+	"the proxy must put the SNI (and the upstream certificate's names) in the subjectAltName of the forged leaf" };
+static const struct rule R_CN_ONLY = { "generic.cn_only", LINT_GENERIC, LINT_WARNING, "subjectAltName",
+	"the host is named only in the CommonName: OpenSSL, Java and Node still accept it, Apple, Go 1.15+ and browsers do not",
+	SRC_RFC6125, "put the host name in the subjectAltName" };
+static const struct rule R_SELF_LEAF = { "generic.self_signed_leaf", LINT_GENERIC, LINT_WARNING, "issuer",
+	"a self-signed leaf is trusted only where it was added by hand", SRC_CHAIN,
+	"issue the leaf from the inspection CA" };
+static const struct rule R_CHAIN_ORDER = { "generic.chain_order", LINT_GENERIC, LINT_WARNING, "chain",
+	"each certificate of the chain should certify the one before it", SRC_CHAIN,
+	"send the chain in order: leaf, then its issuer, then the issuer's issuer" };
+static const struct rule R_MISSING_INT = { "generic.missing_intermediate", LINT_GENERIC, LINT_ERROR, "chain",
+	"the chain must reach a root the client trusts: the intermediate is not sent", SRC_CHAIN,
+	"configure the proxy to send its intermediate CA with every forged leaf" };
+
+static const struct rule R_A_RSA = { "apple.rsa_2048", LINT_APPLE, LINT_ERROR, "subjectPublicKeyInfo",
+	"TLS server certificates and issuing CAs using RSA keys must use key sizes >= 2048 bits", SRC_APPLE,
+	"use RSA 2048+ (or ECDSA P-256) for the CA and for the forged leaves" };
+static const struct rule R_A_SHA2 = { "apple.sha2", LINT_APPLE, LINT_ERROR, "signatureAlgorithm",
+	"TLS server certificates and issuing CAs must use a SHA-2 hash in the signature algorithm", SRC_APPLE,
+	"sign with SHA-256 or stronger" };
+static const struct rule R_A_SAN = { "apple.san_dns", LINT_APPLE, LINT_ERROR, "subjectAltName",
+	"TLS server certificates must present the DNS name of the server in the subjectAltName (the CommonName is ignored)",
+	SRC_APPLE, "the proxy must put the SNI in the subjectAltName of the forged leaf" };
+static const struct rule R_A_EKU = { "apple.eku_server_auth", LINT_APPLE, LINT_ERROR, "extendedKeyUsage",
+	"TLS server certificates issued after 2019-07-01 must contain an EKU extension with id-kp-serverAuth",
+	SRC_APPLE, "add extendedKeyUsage=serverAuth to the forged leaves" };
+static const struct rule R_A_825 = { "apple.validity_825", LINT_APPLE, LINT_ERROR, "validity",
+	"TLS server certificates issued after 2019-07-01 must be valid for 825 days or fewer", SRC_APPLE,
+	"issue forged leaves for 825 days or fewer (397 days or fewer is the safe choice)" };
+static const struct rule R_A_398 = { "apple.validity_398", LINT_APPLE, LINT_INFO, "validity",
+	"over 398 days: enforced only for roots preinstalled by Apple, not for an admin-installed inspection root",
+	SRC_APPLE_398, "none needed for an admin-installed root; 397 days or fewer is the safe choice" };
+
+static const struct rule R_P_AKI = { "python313.aki_missing", LINT_PYTHON313, LINT_ERROR, "authorityKeyIdentifier",
+	"a certificate that is not self-issued must carry an Authority Key Identifier with a keyIdentifier (\"Missing Authority Key Identifier\")",
+	SRC_PY313, "add authorityKeyIdentifier=keyid to the forged leaves (and intermediates)" };
+static const struct rule R_P_SKI = { "python313.ski_missing", LINT_PYTHON313, LINT_ERROR, "subjectKeyIdentifier",
+	"a CA certificate must carry a Subject Key Identifier (\"Missing Subject Key Identifier\")", SRC_PY313,
+	"reissue the CA with subjectKeyIdentifier=hash" };
+static const struct rule R_P_BC = { "python313.ca_bc_not_critical", LINT_PYTHON313, LINT_ERROR, "basicConstraints",
+	"the basicConstraints of a CA must be critical (\"Basic Constraints of CA cert not marked critical\")",
+	SRC_PY313, "reissue the CA with basicConstraints=critical,CA:TRUE" };
+static const struct rule R_P_KU = { "python313.ca_missing_ku", LINT_PYTHON313, LINT_ERROR, "keyUsage",
+	"a CA certificate must include the keyUsage extension (\"CA cert does not include key usage extension\")",
+	SRC_PY313, "reissue the CA with keyUsage=critical,keyCertSign,cRLSign" };
+static const struct rule R_P_KU_LEAF = { "python313.ku_cert_sign_non_ca", LINT_PYTHON313, LINT_ERROR, "keyUsage",
+	"keyCertSign is not allowed in a non-CA certificate", SRC_PY313, "drop keyCertSign from the leaf's keyUsage" };
+static const struct rule R_P_PATHLEN = { "python313.pathlen_invalid", LINT_PYTHON313, LINT_ERROR, "basicConstraints",
+	"pathLenConstraint only in a CA certificate that has keyCertSign", SRC_PY313,
+	"drop pathLenConstraint, or make the certificate a CA with keyCertSign" };
+static const struct rule R_P_AKI_CRIT = { "python313.aki_critical", LINT_PYTHON313, LINT_ERROR, "authorityKeyIdentifier",
+	"the Authority Key Identifier must not be critical", SRC_PY313, "mark the AKI non-critical" };
+static const struct rule R_P_SKI_CRIT = { "python313.ski_critical", LINT_PYTHON313, LINT_ERROR, "subjectKeyIdentifier",
+	"the Subject Key Identifier must not be critical", SRC_PY313, "mark the SKI non-critical" };
+static const struct rule R_P_ISSUER = { "python313.issuer_empty", LINT_PYTHON313, LINT_ERROR, "issuer",
+	"the issuer name must not be empty", SRC_PY313, "give the issuing CA a subject name" };
+static const struct rule R_P_SUBJECT = { "python313.subject_empty", LINT_PYTHON313, LINT_ERROR, "subject",
+	"the subject must not be empty (CA, CRL signer, or no subjectAltName)", SRC_PY313, "give the certificate a subject" };
+static const struct rule R_P_SAN_CRIT = { "python313.empty_subject_san_not_critical", LINT_PYTHON313, LINT_ERROR,
+	"subjectAltName", "with an empty subject the subjectAltName must be critical", SRC_PY313,
+	"mark the subjectAltName critical or give a subject" };
+static const struct rule R_P_SAN_EMPTY = { "python313.san_empty", LINT_PYTHON313, LINT_ERROR, "subjectAltName",
+	"a subjectAltName extension must not be empty", SRC_PY313, "put the host names in it, or drop it" };
+static const struct rule R_P_SIGALG = { "python313.sig_alg_inconsistent", LINT_PYTHON313, LINT_ERROR,
+	"signatureAlgorithm", "the signature algorithm inside and outside the TBSCertificate must match", SRC_PY313,
+	"reissue the certificate with a conforming signer" };
+static const struct rule R_P_V3 = { "python313.extensions_require_v3", LINT_PYTHON313, LINT_ERROR, "version",
+	"extensions require an X.509 v3 certificate", SRC_PY313, "issue v3 certificates" };
+
+static const struct rule R_G_CN = { "go.cn_ignored", LINT_GO, LINT_ERROR, "subjectAltName",
+	"the host must be in the subjectAltName: Go ignores the CommonName", SRC_GO115,
+	"the proxy must put the SNI in the subjectAltName of the forged leaf" };
+static const struct rule R_G_SHA1 = { "go.sha1", LINT_GO, LINT_ERROR, "signatureAlgorithm",
+	"SHA-1 signatures are rejected", SRC_GO118, "sign with SHA-256 or stronger" };
+
+/* Every rule, for the compact per-name storage (index = bit of a mask). */
+static const struct rule *const RULES[] = {
+	&R_EXPIRED, &R_NOT_YET, &R_RSA, &R_SHA1, &R_EKU, &R_CA_BC, &R_CA_KU, &R_NAME, &R_CN_ONLY, &R_SELF_LEAF,
+	&R_CHAIN_ORDER, &R_MISSING_INT, &R_A_RSA, &R_A_SHA2, &R_A_SAN, &R_A_EKU, &R_A_825, &R_A_398, &R_P_AKI,
+	&R_P_SKI, &R_P_BC, &R_P_KU, &R_P_KU_LEAF, &R_P_PATHLEN, &R_P_AKI_CRIT, &R_P_SKI_CRIT, &R_P_ISSUER,
+	&R_P_SUBJECT, &R_P_SAN_CRIT, &R_P_SAN_EMPTY, &R_P_SIGALG, &R_P_V3, &R_G_CN, &R_G_SHA1,
+};
+#define NRULES (sizeof(RULES) / sizeof(RULES[0]))
+_Static_assert(NRULES <= 64, "rule masks are 64 bits");
+
+static int rule_index(const char *id)
+{
+	for (size_t i = 0; i < NRULES; i++)
+		if (RULES[i]->id == id || strcmp(RULES[i]->id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *lint_platform_name(enum lint_platform p)
+{
+	switch (p) {
+	case LINT_GENERIC: return "generic";
+	case LINT_APPLE: return "apple";
+	case LINT_PYTHON313: return "python313";
+	case LINT_GO: return "go";
+	default: return "unknown";
+	}
+}
+
+int lint_platform_parse(const char *s, unsigned *mask)
+{
+	unsigned m = 0;
+	char buf[128], *save = NULL, *tok;
+	if (!s || !*s)
+		return -1;
+	pi_strlcpy(buf, s, sizeof(buf));
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		int found = 0;
+		if (strcasecmp(tok, "all") == 0) {
+			m |= LINT_ALL;
+			continue;
+		}
+		for (int p = 0; p < LINT_PLATFORMS; p++)
+			if (strcasecmp(tok, lint_platform_name((enum lint_platform)p)) == 0) {
+				m |= LINT_MASK(p);
+				found = 1;
+			}
+		if (!found && (strcasecmp(tok, "python") == 0 || strcasecmp(tok, "python3.13") == 0)) {
+			m |= LINT_MASK(LINT_PYTHON313);
+			found = 1;
+		}
+		if (!found)
+			return -1;
+	}
+	if (!m)
+		return -1;
+	*mask = m;
+	return 0;
+}
+
+const char *lint_severity_name(enum lint_severity s)
+{
+	switch (s) {
+	case LINT_ERROR: return "error";
+	case LINT_WARNING: return "warning";
+	default: return "info";
+	}
+}
+
+struct lctx {
+	struct lint_finding *out;
+	size_t max;
+	int n;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void add(struct lctx *l, const struct rule *r, const char *fmt, ...)
+{
+	if ((size_t)l->n < l->max) {
+		struct lint_finding *f = &l->out[l->n];
+		va_list ap;
+		memset(f, 0, sizeof(*f));
+		f->rule = r->id;
+		f->platform = r->platform;
+		f->severity = r->sev;
+		f->field = r->field;
+		f->message = r->message;
+		f->source = r->source;
+		f->remedy = r->remedy;
+		f->cert = 0;
+		va_start(ap, fmt);
+		vsnprintf(f->value, sizeof(f->value), fmt, ap);
+		va_end(ap);
+	}
+	l->n++;
+}
+
+static void fmt_date(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d", &tm))
+		snprintf(buf, n, "%lld", (long long)t);
+}
+
+/* RFC 6125 6.4.3: a wildcard only as the whole left-most label, over a
+ * name of at least two labels, matching exactly one label. */
+static int dns_match(const char *pat, const char *host)
+{
+	size_t pl = strlen(pat), hl = strlen(host);
+	while (pl && pat[pl - 1] == '.')
+		pl--;
+	while (hl && host[hl - 1] == '.')
+		hl--;
+	if (!pl || !hl)
+		return 0;
+	if (pl == hl && strncasecmp(pat, host, pl) == 0)
+		return 1;
+	if (pl > 2 && pat[0] == '*' && pat[1] == '.') {
+		const char *dot = memchr(host, '.', hl);
+		size_t rest;
+		if (!dot || dot == host || !memchr(pat + 2, '.', pl - 2))
+			return 0;
+		rest = hl - (size_t)(dot + 1 - host);
+		return rest == pl - 2 && strncasecmp(dot + 1, pat + 2, rest) == 0;
+	}
+	return 0;
+}
+
+static int san_covers(const char *list, const char *host)
+{
+	const char *p = list;
+	while (p && *p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		char one[256];
+		if (n && n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (dns_match(one, host))
+				return 1;
+		}
+		p = c ? c + 1 : NULL;
+	}
+	return 0;
+}
+
+static int is_ip_text(const char *s)
+{
+	unsigned char b[16];
+	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+static int is_rsa(const struct cert_info *ci)
+{
+	return strcmp(ci->key_type, "RSA") == 0 || strcmp(ci->key_type, "RSA-PSS") == 0;
+}
+
+static int weak_hash(const char *h)
+{
+	return strcmp(h, "sha1") == 0 || strcmp(h, "md5") == 0 || strcmp(h, "md4") == 0 ||
+	       strcmp(h, "md2") == 0 || strcmp(h, "md5-sha1") == 0;
+}
+
+static int sha2_hash(const char *h)
+{
+	return strcmp(h, "sha224") == 0 || strcmp(h, "sha256") == 0 || strcmp(h, "sha384") == 0 ||
+	       strcmp(h, "sha512") == 0 || strcmp(h, "sha512-224") == 0 || strcmp(h, "sha512-256") == 0;
+}
+
+#define APPLE_2019_07_01 1561939200LL
+#define APPLE_2020_09_01 1598918400LL
+#define DAY 86400LL
+
+static void validity_text(const struct cert_info *ci, char *buf, size_t n)
+{
+	char a[32], b[32];
+	fmt_date(ci->not_before, a, sizeof(a));
+	fmt_date(ci->not_after, b, sizeof(b));
+	snprintf(buf, n, "%lld days (%s to %s)", (long long)((ci->not_after - ci->not_before) / DAY), a, b);
+}
+
+int cert_lint(const struct cert_info *ci, int is_ca, int64_t at_time, const char *sni,
+              enum lint_platform platform, struct lint_finding *out, size_t max)
+{
+	struct lctx l = { out, max, 0 };
+	int leaf = !is_ca;
+	int name_check = leaf && sni && *sni && !is_ip_text(sni);
+	char v[96];
+	if (!ci)
+		return 0;
+	switch (platform) {
+	case LINT_GENERIC:
+		if (at_time && ci->not_after && at_time > ci->not_after) {
+			char a[32], b[32];
+			fmt_date(ci->not_after, a, sizeof(a));
+			fmt_date(at_time, b, sizeof(b));
+			add(&l, &R_EXPIRED, "notAfter %s, checked at %s", a, b);
+		}
+		if (at_time && ci->not_before && at_time < ci->not_before) {
+			char a[32], b[32];
+			fmt_date(ci->not_before, a, sizeof(a));
+			fmt_date(at_time, b, sizeof(b));
+			add(&l, &R_NOT_YET, "notBefore %s, checked at %s", a, b);
+		}
+		if (is_rsa(ci) && ci->key_bits > 0 && ci->key_bits < 2048)
+			add(&l, &R_RSA, "%s %d bits", ci->key_type, ci->key_bits);
+		if (!ci->self_signed && weak_hash(ci->sig_hash))
+			add(&l, &R_SHA1, "%s", ci->sig_alg);
+		if (ci->has_eku && !ci->eku_server_auth)
+			add(&l, &R_EKU, "extendedKeyUsage without serverAuth%s", ci->eku_any ? " (anyExtendedKeyUsage only)" : "");
+		if (is_ca) {
+			if (!ci->is_ca)
+				add(&l, &R_CA_BC, "%s", ci->has_bc ? "cA:FALSE" : "no basicConstraints");
+			else if (ci->has_ku && !(ci->ku_bits & KU_KEY_CERT_SIGN))
+				add(&l, &R_CA_KU, "keyUsage 0x%04x without keyCertSign", ci->ku_bits);
+		}
+		if (leaf && ci->self_signed && !ci->is_ca)
+			add(&l, &R_SELF_LEAF, "self-signed: %s", ci->subject);
+		if (name_check) {
+			if (ci->san_dns_count) {
+				if (!san_covers(ci->san_dns, sni))
+					add(&l, &R_NAME, "SNI %s not in subjectAltName %.80s", sni, ci->san_dns);
+			} else if (ci->cn[0] && dns_match(ci->cn, sni)) {
+				add(&l, &R_CN_ONLY, "no DNS name in subjectAltName; CN=%s", ci->cn);
+			} else {
+				add(&l, &R_NAME, "SNI %s; no DNS name in subjectAltName, CN=%s", sni, ci->cn);
+			}
+		} else if (leaf && !ci->san_dns_count && !ci->is_ca) {
+			add(&l, &R_CN_ONLY, "no DNS name in subjectAltName%s%s", ci->cn[0] ? "; CN=" : "", ci->cn);
+		}
+		break;
+	case LINT_APPLE:
+		if (is_rsa(ci) && ci->key_bits > 0 && ci->key_bits < 2048)
+			add(&l, &R_A_RSA, "%s %d bits", ci->key_type, ci->key_bits);
+		if (!ci->self_signed && ci->sig_hash[0] && !sha2_hash(ci->sig_hash))
+			add(&l, &R_A_SHA2, "%s", ci->sig_alg);
+		if (leaf) {
+			if (!ci->san_dns_count)
+				add(&l, &R_A_SAN, "no DNS name in subjectAltName%s%s", ci->cn[0] ? "; CN=" : "", ci->cn);
+			else if (name_check && !san_covers(ci->san_dns, sni))
+				add(&l, &R_A_SAN, "SNI %s not in subjectAltName %.80s", sni, ci->san_dns);
+			if (ci->not_before >= APPLE_2019_07_01) {
+				if (!ci->has_eku)
+					add(&l, &R_A_EKU, "no extendedKeyUsage extension");
+				else if (!ci->eku_server_auth)
+					add(&l, &R_A_EKU, "extendedKeyUsage without serverAuth");
+				if (ci->not_after - ci->not_before > 825 * DAY) {
+					validity_text(ci, v, sizeof(v));
+					add(&l, &R_A_825, "%s", v);
+				}
+			}
+			if (ci->not_before >= APPLE_2020_09_01 && ci->not_after - ci->not_before > 398 * DAY &&
+			    ci->not_after - ci->not_before <= 825 * DAY) {
+				validity_text(ci, v, sizeof(v));
+				add(&l, &R_A_398, "%s", v);
+			}
+		}
+		break;
+	case LINT_PYTHON313:
+		if (ci->version && ci->version < 3) {
+			if (ci->ext_count)
+				add(&l, &R_P_V3, "v%u with %u extensions", ci->version, ci->ext_count);
+		} else {
+			/* x509_vfy.c: every certificate but the last of the verified
+			 * chain (the anchor: a self-issued root) needs an AKI keyid */
+			if (!ci->self_issued && !ci->aki_hex[0])
+				add(&l, &R_P_AKI, "%s", ci->has_aki ? "AKI without keyIdentifier" : "no authorityKeyIdentifier");
+			if (ci->is_ca && !ci->has_ski)
+				add(&l, &R_P_SKI, "no subjectKeyIdentifier");
+		}
+		if (ci->bc_pathlen >= 0 && (!ci->is_ca || !(ci->ku_bits & KU_KEY_CERT_SIGN)))
+			add(&l, &R_P_PATHLEN, "pathLenConstraint %d, %s", (int)ci->bc_pathlen,
+			    !ci->is_ca ? "not a CA" : "no keyCertSign");
+		if (ci->is_ca && ci->has_bc && !ci->bc_critical)
+			add(&l, &R_P_BC, "basicConstraints CA:TRUE, not critical");
+		if (ci->is_ca && !ci->has_ku)
+			add(&l, &R_P_KU, "no keyUsage");
+		else if (!ci->is_ca && ci->has_ku && (ci->ku_bits & KU_KEY_CERT_SIGN))
+			add(&l, &R_P_KU_LEAF, "keyUsage 0x%04x with keyCertSign", ci->ku_bits);
+		if (!ci->issuer_entries)
+			add(&l, &R_P_ISSUER, "empty issuer");
+		if (!ci->subject_entries && (ci->is_ca || (ci->ku_bits & KU_CRL_SIGN) || !ci->has_san))
+			add(&l, &R_P_SUBJECT, "empty subject");
+		if (!ci->subject_entries && ci->has_san && !ci->san_critical)
+			add(&l, &R_P_SAN_CRIT, "empty subject, subjectAltName not critical");
+		if (ci->has_san && !ci->san_entries)
+			add(&l, &R_P_SAN_EMPTY, "subjectAltName with no name");
+		if (ci->sig_inconsistent)
+			add(&l, &R_P_SIGALG, "%s", ci->sig_alg);
+		if (ci->has_aki && ci->aki_critical)
+			add(&l, &R_P_AKI_CRIT, "authorityKeyIdentifier critical");
+		if (ci->has_ski && ci->ski_critical)
+			add(&l, &R_P_SKI_CRIT, "subjectKeyIdentifier critical");
+		break;
+	case LINT_GO:
+		if (leaf && !ci->san_dns_count && !(sni && *sni && is_ip_text(sni)))
+			add(&l, &R_G_CN, "no DNS name in subjectAltName%s%s", ci->cn[0] ? "; CN=" : "", ci->cn);
+		else if (name_check && !san_covers(ci->san_dns, sni))
+			add(&l, &R_G_CN, "SNI %s not in subjectAltName %.80s", sni, ci->san_dns);
+		if (!ci->self_signed && weak_hash(ci->sig_hash))
+			add(&l, &R_G_SHA1, "%s", ci->sig_alg);
+		break;
+	default:
+		break;
+	}
+	return l.n;
+}
+
+static int anchored_by(const struct cert_info *last, const struct inspect_cas *cas, int *via_self_signed,
+                       const char **ca_subject)
+{
+	for (size_t i = 0; i < cas->n; i++) {
+		const struct inspect_ca *c = &cas->v[i];
+		int byname = strcmp(c->subject, last->issuer) == 0;
+		int bykey = last->aki_hex[0] && c->ski_hex[0] && strcasecmp(last->aki_hex, c->ski_hex) == 0;
+		int itself = c->spki_sha256[0] && strcmp(c->spki_sha256, last->spki_sha256) == 0;
+		if (itself) {
+			*via_self_signed = 1;
+			*ca_subject = c->subject;
+			return 1;
+		}
+		if (byname || bykey) {
+			*via_self_signed = c->self_signed;
+			*ca_subject = c->subject;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int cert_lint_chain(const struct cert_info *ci, size_t n, int64_t at_time, const char *sni, unsigned mask,
+                    const struct inspect_cas *cas, struct lint_finding *out, size_t max)
+{
+	struct lctx l = { out, max, 0 };
+	for (size_t i = 0; i < n; i++) {
+		for (int p = 0; p < LINT_PLATFORMS; p++) {
+			size_t room = (size_t)l.n < max ? max - (size_t)l.n : 0;
+			int k;
+			if (!(mask & LINT_MASK(p)))
+				continue;
+			k = cert_lint(&ci[i], i > 0, at_time, i == 0 ? sni : NULL, (enum lint_platform)p,
+			              room ? out + l.n : NULL, room);
+			for (int j = 0; j < k && (size_t)j < room; j++)
+				out[l.n + j].cert = (int)i;
+			l.n += k;
+		}
+	}
+	if (n && (mask & LINT_MASK(LINT_GENERIC))) {
+		const struct cert_info *last = &ci[n - 1];
+		for (size_t i = 0; i + 1 < n; i++) {
+			if (strcmp(ci[i].issuer, ci[i + 1].subject) != 0) {
+				int at = l.n;
+				add(&l, &R_CHAIN_ORDER, "certificate %zu (%.50s) is not the issuer of certificate %zu (issuer %.50s)",
+				    i + 1, ci[i + 1].subject, i, ci[i].issuer);
+				if ((size_t)at < max)
+					out[at].cert = (int)(i + 1);
+				break;
+			}
+		}
+		if (cas && cas->n && !last->self_issued) {
+			int via_ss = 0;
+			const char *cs = NULL;
+			int at = l.n;
+			if (!anchored_by(last, cas, &via_ss, &cs))
+				add(&l, &R_MISSING_INT, "chain ends at %.60s, issued by %.60s: not one of the --inspection-ca certificates",
+				    last->subject, last->issuer);
+			else if (!via_ss)
+				add(&l, &R_MISSING_INT, "chain ends at %.60s; its issuer %.60s is an intermediate that is not sent",
+				    last->subject, cs);
+			if (l.n > at && (size_t)at < max)
+				out[at].cert = -1;
+		}
+	}
+	return l.n;
+}
+
+const struct lint_finding *lint_worst(const struct lint_finding *f, size_t n, unsigned mask,
+                                      enum lint_severity min_sev)
+{
+	const struct lint_finding *best = NULL;
+	int best_score = -1;
+	for (size_t i = 0; i < n; i++) {
+		int s;
+		if (!(mask & LINT_MASK(f[i].platform)) || f[i].severity < min_sev)
+			continue;
+		s = (int)f[i].severity * 100;
+		if (mask == LINT_ALL ? f[i].platform == LINT_GENERIC : f[i].platform != LINT_GENERIC)
+			s += 10;
+		if (f[i].cert == 0)
+			s += 5;
+		if (s > best_score) {
+			best_score = s;
+			best = &f[i];
+		}
+	}
+	return best;
+}
+
+/* ======================================================================== */
+/* 3. the client guess (data/ja3.conf)                                      */
+/* ======================================================================== */
+
+static char *trim(char *s)
+{
+	char *e;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int join_text(char **field, const char *v)
+{
+	size_t old = *field ? strlen(*field) : 0;
+	char *n = realloc(*field, old + strlen(v) + 2);
+	if (!n)
+		return -1;
+	if (old)
+		n[old++] = ' ';
+	strcpy(n + old, v);
+	*field = n;
+	return 0;
+}
+
+void ja3_db_free(struct ja3_db *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->n; i++) {
+		struct ja3_lib *l = &db->v[i];
+		free(l->name);
+		for (size_t j = 0; j < l->nja3; j++)
+			free(l->ja3[j]);
+		free(l->ja3);
+		free(l->tool);
+		free(l->source);
+		free(l->note);
+	}
+	free(db->v);
+	free(db);
+}
+
+static int is_md5_hex(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isxdigit((unsigned char)s[n]))
+			return 0;
+	return n == 32;
+}
+
+struct ja3_db *ja3_db_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	struct ja3_db *db;
+	struct ja3_lib *cur = NULL;
+	char line[2050];
+	unsigned lineno = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open the JA3 data", path);
+		return NULL;
+	}
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		goto oom;
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *eq, *key, *val;
+		int rc = 0;
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line longer than 2048 bytes", path, lineno);
+			goto fail;
+		}
+		s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+			struct ja3_lib *nv;
+			if (!end) {
+				snprintf(err, errlen, "%s:%u: section without ']'", path, lineno);
+				goto fail;
+			}
+			*end = '\0';
+			s = trim(s + 1);
+			if (strncmp(s, "library ", 8) != 0) {
+				snprintf(err, errlen, "%s:%u: unknown section '%s' (library)", path, lineno, s);
+				goto fail;
+			}
+			if (db->n >= JA3DB_MAX_ENTRIES) {
+				snprintf(err, errlen, "%s:%u: more than %u entries", path, lineno, JA3DB_MAX_ENTRIES);
+				goto fail;
+			}
+			nv = realloc(db->v, (db->n + 1) * sizeof(*nv));
+			if (!nv)
+				goto oom;
+			db->v = nv;
+			cur = &db->v[db->n++];
+			memset(cur, 0, sizeof(*cur));
+			if (!(cur->name = strdup(trim(s + 8))))
+				goto oom;
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+			goto fail;
+		}
+		if (!cur) {
+			snprintf(err, errlen, "%s:%u: '%s' before any [library ...]", path, lineno, s);
+			goto fail;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if (strcmp(key, "ja3") == 0) {
+			char **nv;
+			if (!is_md5_hex(val)) {
+				snprintf(err, errlen, "%s:%u: ja3 must be 32 hex digits", path, lineno);
+				goto fail;
+			}
+			if (cur->nja3 >= 256) {
+				snprintf(err, errlen, "%s:%u: too many ja3 lines", path, lineno);
+				goto fail;
+			}
+			nv = realloc(cur->ja3, (cur->nja3 + 1) * sizeof(*nv));
+			if (!nv)
+				goto oom;
+			cur->ja3 = nv;
+			pi_lower(val);
+			if (!(cur->ja3[cur->nja3] = strdup(val)))
+				goto oom;
+			cur->nja3++;
+		} else if (strcmp(key, "platform") == 0) {
+			unsigned m = 0;
+			if (lint_platform_parse(val, &m) < 0) {
+				snprintf(err, errlen, "%s:%u: unknown platform '%s' (generic, apple, python313, go, all)", path,
+				         lineno, val);
+				goto fail;
+			}
+			cur->platforms |= m;
+		} else if (strcmp(key, "general") == 0) {
+			if (strcasecmp(val, "yes") == 0 || strcmp(val, "1") == 0 || strcasecmp(val, "true") == 0)
+				cur->general = 1;
+			else if (strcasecmp(val, "no") == 0 || strcmp(val, "0") == 0 || strcasecmp(val, "false") == 0)
+				cur->general = 0;
+			else {
+				snprintf(err, errlen, "%s:%u: general = yes or no", path, lineno);
+				goto fail;
+			}
+		} else if (strcmp(key, "tool") == 0) {
+			free(cur->tool);
+			if (!(cur->tool = strdup(val)))
+				goto oom;
+		} else if (strcmp(key, "source") == 0) {
+			rc = join_text(&cur->source, val);
+		} else if (strcmp(key, "note") == 0) {
+			rc = join_text(&cur->note, val);
+		} else {
+			snprintf(err, errlen, "%s:%u: unknown key '%s'", path, lineno, key);
+			goto fail;
+		}
+		if (rc < 0)
+			goto oom;
+	}
+	fclose(f);
+	for (size_t i = 0; i < db->n; i++)
+		if (!db->v[i].platforms)
+			db->v[i].platforms = LINT_MASK(LINT_GENERIC);
+	return db;
+oom:
+	snprintf(err, errlen, "%s: out of memory", path);
+fail:
+	fclose(f);
+	ja3_db_free(db);
+	return NULL;
+}
+
+const char *ja3_db_default_path(void)
+{
+	static char path[1100];
+	const char *env = getenv("PINSPECT_JA3");
+	if (env && *env)
+		return env;
+	snprintf(path, sizeof(path), "%s/ja3.conf", PI_DATADIR);
+	if (access(path, R_OK) == 0)
+		return path;
+	snprintf(path, sizeof(path), "%s/data/ja3.conf", PI_SRCDIR);
+	return path;
+}
+
+const struct ja3_lib *ja3_db_lookup(const struct ja3_db *db, const char *ja3)
+{
+	if (!db || !ja3 || !*ja3)
+		return NULL;
+	for (size_t i = 0; i < db->n; i++)
+		for (size_t j = 0; j < db->v[i].nja3; j++)
+			if (strcasecmp(db->v[i].ja3[j], ja3) == 0)
+				return &db->v[i];
+	return NULL;
+}
+
+const char *certdiag_library_guess(const struct ja3_db *db, const char *ja3, unsigned *platforms, int *general)
+{
+	const struct ja3_lib *l = ja3_db_lookup(db, ja3);
+	if (platforms)
+		*platforms = l ? (l->platforms | LINT_MASK(LINT_GENERIC)) : LINT_ALL;
+	if (general)
+		*general = l ? l->general : 0;
+	return l ? l->name : NULL;
+}
+
+/* ======================================================================== */
+/* 4. the decision                                                          */
+/* ======================================================================== */
+
+/* snprintf that appends; never overflows, keeps the string terminated */
+__attribute__((format(printf, 3, 4)))
+static void cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t o;
+	va_list ap;
+	if (!buf || !len)
+		return;
+	o = strnlen(buf, len);
+	if (o + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + o, len - o, fmt, ap);
+	va_end(ap);
+}
+
+static void platforms_text(unsigned mask, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (mask == LINT_ALL) {
+		pi_strlcpy(buf, "every platform's rules (client stack unknown)", len);
+		return;
+	}
+	for (int p = 0; p < LINT_PLATFORMS; p++)
+		if (mask & LINT_MASK(p))
+			cat(buf, len, "%s%s", buf[0] ? "+" : "", lint_platform_name((enum lint_platform)p));
+}
+
+static void exempt_fix(const char *name, char *fix, size_t fl)
+{
+	snprintf(fix, fl, "exempt %s from TLS inspection (a Do Not Inspect rule for this name), then confirm with "
+	                  "pinspect verify", name);
+}
+
+enum category certdiag_decide(const struct diag_input *in, char *why, size_t wl, char *fix, size_t fl)
+{
+	char plat[96];
+	const char *name = in && in->name ? in->name : "";
+	if (why && wl)
+		why[0] = '\0';
+	if (fix && fl)
+		fix[0] = '\0';
+	if (!in)
+		return CERTDIAG_UNDECIDED;
+
+	/* 1. the interception certificate breaks a rule of the client's platform */
+	if (in->lint && in->lint->severity == LINT_ERROR) {
+		const struct lint_finding *f = in->lint;
+		platforms_text(in->platforms ? in->platforms : LINT_ALL, plat, sizeof(plat));
+		snprintf(why, wl, "step 1 (certificate): the %s certificate%s breaks rule %s (%s): %s = %s [%s; %s]; "
+		                  "checked against %s%s%s",
+		         in->interception != ICPT_NONE ? "interception" : "presented",
+		         f->cert > 0 ? " chain" : "", f->rule, f->message, f->field, f->value,
+		         f->cert < 0 ? "chain" : f->cert == 0 ? "leaf" : "issuing CA", f->source, plat,
+		         in->library ? ", the client stack looks like " : "", in->library ? in->library : "");
+		if (in->interception == ICPT_NONE)
+			cat(why, wl, "; the certificate was not recognised as an interception certificate (give --inspection-ca)");
+		snprintf(fix, fl, "fix the interception certificate, not the bypass list: %s; check the CA and a forged "
+		                  "leaf with pinspect lint-cert",
+		         f->remedy);
+		return CAT_CERTIFICATE;
+	}
+
+	/* 2. a developer tool or runtime with its own trust store */
+	if (in->tool) {
+		snprintf(why, wl, "step 2 (trust-store): %s is an endpoint of %s (knowledge base: %s), a tool that "
+		                  "carries its own trust store; %llu failure%s%s%s%s",
+		         name, in->tool->name, in->tool_pattern ? in->tool_pattern : "tool domain",
+		         (unsigned long long)in->failures, in->failures == 1 ? "" : "s",
+		         in->library ? ", ClientHello of " : "", in->library ? in->library : "",
+		         in->accepts_other == ACCEPT_PROVEN ? " (the same stack accepts the inspection CA elsewhere: check pinning too)" : "");
+		snprintf(fix, fl, "install the inspection root in %s's CA bundle: %s", in->tool->name,
+		         in->tool->fix ? in->tool->fix : "see its documentation");
+		if (in->bundle && in->bundle->fix)
+			cat(fix, fl, " (%s)", in->bundle->fix);
+		return CAT_TRUST_STORE;
+	}
+
+	/* 3. a known pinning app */
+	if (in->app) {
+		snprintf(why, wl, "step 3 (bypass): %s belongs to %s, an app known to pin (knowledge base: %s); %llu failure%s",
+		         name, in->app->name, in->app_match ? in->app_match : "match", (unsigned long long)in->failures,
+		         in->failures == 1 ? "" : "s");
+		exempt_fix(name, fix, fl);
+		return CAT_BYPASS;
+	}
+
+	/* 4. the client evidence */
+	if (in->accepts_other == ACCEPT_PROVEN) {
+		snprintf(why, wl, "step 4 (bypass): the same client with the same TLS stack (JA3 %s%s%s%s) accepted the "
+		                  "interception CA for %u other name%s (e.g. %s) and rejected it for %s: it pins",
+		         in->ja3 ? in->ja3 : "?", in->library ? ", " : "", in->library ? in->library : "",
+		         in->library ? "" : ", library unknown", in->accepted_names, in->accepted_names == 1 ? "" : "s",
+		         in->accepted_example ? in->accepted_example : "?", name);
+		if (in->tolerated_rule)
+			cat(why, wl, " (its certificate breaks %s, which the same client accepts elsewhere: not the cause)",
+			    in->tolerated_rule);
+		exempt_fix(name, fix, fl);
+		return CAT_BYPASS;
+	}
+	if (in->library && in->library_general) {
+		snprintf(why, wl, "step 4 (trust-store): the ClientHello is that of %s (JA3 %s; a hint only: every program "
+		                  "on that library shares it), a general-purpose stack that usually carries its own CA "
+		                  "bundle, and nothing shows it accepting the interception CA elsewhere",
+		         in->library, in->ja3 ? in->ja3 : "?");
+		if (in->library_tool && in->library_tool->fix)
+			snprintf(fix, fl, "likely %s: install the inspection root in its CA bundle: %s", in->library_tool->name,
+			         in->library_tool->fix);
+		else
+			snprintf(fix, fl, "install the inspection root in the program's CA bundle (see the knowledge base's "
+			                  "[tool] fixes)");
+		if (in->bundle && in->bundle->fix)
+			cat(fix, fl, " (%s)", in->bundle->fix);
+		cat(fix, fl, "; if the program pins instead, exempt %s from TLS inspection", name);
+		return CAT_TRUST_STORE;
+	}
+	snprintf(why, wl, "step 4: no certificate rule broken, not a developer-tool endpoint, not a known pinning app; "
+	                  "%s%s%s: decided by the failure pattern",
+	         in->accepts_other == ACCEPT_HINT ? "the same client and JA3 completed handshakes for other names "
+	                                             "(certificates not visible: a hint)"
+	                                           : "no evidence that this client accepts the interception CA",
+	         in->library ? ", client stack " : "", in->library ? in->library : "");
+	return CERTDIAG_UNDECIDED;
+}
+
+/* ======================================================================== */
+/* the engine's state                                                       */
+/* ======================================================================== */
+
+struct cd_pair {
+	uint64_t client, ja3h;
+	char ja3[33];
+};
+
+/* A finding of a failing connection's chain, compact: the rule, where, what. */
+struct cd_find {
+	uint8_t rule;    /* index in RULES */
+	int8_t cert;
+	char value[96];
+};
+
+struct cd_name {
+	uint64_t hash;
+	char name[256];
+	uint32_t failing, failing_chains;
+	enum icpt_how how;
+	char label[160];
+	uint64_t ikey;
+	uint8_t has_ikey;
+	uint8_t nfind;
+	struct cd_find find[CERTDIAG_NAME_FINDINGS];
+	struct lint_finding scratch;   /* the finding certdiag_input hands out */
+	uint8_t npairs;
+	struct cd_pair pairs[CERTDIAG_NAME_CLIENTS];
+};
+
+struct cd_accept {
+	uint64_t ikey, name;
+	uint64_t broken;  /* error rules (RULES bits) its chain breaks: this client tolerates them */
+	uint8_t icpt;    /* recognised as interception when seen */
+	uint8_t chain;   /* a visible chain (0: TLS 1.3, no certificate) */
+};
+
+struct cd_client {
+	uint64_t key;    /* client address and JA3 */
+	uint8_t nacc, overflow;
+	struct cd_accept acc[CERTDIAG_CLIENT_ACCEPTS];
+	char example[2][128];
+	uint64_t example_name[2];
+};
+
+#define NAME_SLOTS (CERTDIAG_MAX_NAMES * 2)
+#define CLIENT_SLOTS (CERTDIAG_MAX_CLIENTS * 2)
+
+struct certdiag {
+	const struct inspect_cas *cas;
+	const struct kb *kb;
+	const struct ja3_db *db;
+	struct issuer_stats *ist;
+	struct cd_name **names;     /* open addressing */
+	struct cd_client **clients;
+	size_t nnames, nclients;
+	struct certdiag_stats st;
+	char heur_label[160];
+};
+
+struct certdiag *certdiag_new(const struct inspect_cas *cas, const struct kb *kb, const struct ja3_db *db)
+{
+	struct certdiag *cd = calloc(1, sizeof(*cd));
+	if (!cd)
+		return NULL;
+	cd->cas = cas;
+	cd->kb = kb;
+	cd->db = db;
+	cd->ist = issuer_stats_new();
+	cd->names = calloc(NAME_SLOTS, sizeof(*cd->names));
+	cd->clients = calloc(CLIENT_SLOTS, sizeof(*cd->clients));
+	if (!cd->ist || !cd->names || !cd->clients) {
+		certdiag_free(cd);
+		return NULL;
+	}
+	return cd;
+}
+
+void certdiag_free(struct certdiag *cd)
+{
+	if (!cd)
+		return;
+	if (cd->names)
+		for (size_t i = 0; i < NAME_SLOTS; i++)
+			free(cd->names[i]);
+	if (cd->clients)
+		for (size_t i = 0; i < CLIENT_SLOTS; i++)
+			free(cd->clients[i]);
+	free(cd->names);
+	free(cd->clients);
+	issuer_stats_free(cd->ist);
+	free(cd);
+}
+
+const struct certdiag_stats *certdiag_stats(const struct certdiag *cd)
+{
+	return &cd->st;
+}
+
+static uint64_t str_hash(const char *s, uint64_t seed)
+{
+	char low[256];
+	uint64_t h;
+	pi_strlcpy(low, s ? s : "", sizeof(low));
+	pi_lower(low);
+	h = pi_hash(low, strlen(low), seed);
+	return h ? h : 1;
+}
+
+/* Find (or, create != 0, add) the slot of key in an open-addressing table
+ * of pointers whose first member is the uint64_t key. NULL when full. */
+static void **slot_of(void **tab, size_t slots, uint64_t key, int create, size_t *count, size_t cap, int *fresh)
+{
+	size_t i = (size_t)(key % slots);
+	*fresh = 0;
+	for (size_t k = 0; k < slots; k++, i = (i + 1) % slots) {
+		if (!tab[i]) {
+			if (!create || *count >= cap)
+				return NULL;
+			*fresh = 1;
+			return &tab[i];
+		}
+		if (*(const uint64_t *)tab[i] == key)
+			return &tab[i];
+	}
+	return NULL;
+}
+
+static struct cd_name *name_get(const struct certdiag *cd, const char *name)
+{
+	size_t dummy = 0;
+	int fresh;
+	void **s = slot_of((void **)cd->names, NAME_SLOTS, str_hash(name, 11), 0, &dummy, 0, &fresh);
+	return s ? *s : NULL;
+}
+
+static struct cd_name *name_add(struct certdiag *cd, const char *name)
+{
+	int fresh;
+	uint64_t h = str_hash(name, 11);
+	void **s = slot_of((void **)cd->names, NAME_SLOTS, h, 1, &cd->nnames, CERTDIAG_MAX_NAMES, &fresh);
+	struct cd_name *n;
+	if (!s) {
+		cd->st.names_dropped++;
+		return NULL;
+	}
+	if (!fresh)
+		return *s;
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		cd->st.names_dropped++;
+		return NULL;
+	}
+	n->hash = h;
+	pi_strlcpy(n->name, name, sizeof(n->name));
+	*s = n;
+	cd->nnames++;
+	cd->st.names++;
+	return n;
+}
+
+static uint64_t client_key(const char *client, const char *ja3)
+{
+	uint64_t h = str_hash(client, 21);
+	h = pi_hash(ja3 ? ja3 : "", ja3 ? strlen(ja3) : 0, h);
+	return h ? h : 1;
+}
+
+static struct cd_client *client_get(const struct certdiag *cd, uint64_t key)
+{
+	size_t dummy = 0;
+	int fresh;
+	void **s = slot_of((void **)cd->clients, CLIENT_SLOTS, key, 0, &dummy, 0, &fresh);
+	return s ? *s : NULL;
+}
+
+static struct cd_client *client_add(struct certdiag *cd, uint64_t key)
+{
+	int fresh;
+	void **s = slot_of((void **)cd->clients, CLIENT_SLOTS, key, 1, &cd->nclients, CERTDIAG_MAX_CLIENTS, &fresh);
+	struct cd_client *c;
+	if (!s) {
+		cd->st.clients_dropped++;
+		return NULL;
+	}
+	if (!fresh)
+		return *s;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		cd->st.clients_dropped++;
+		return NULL;
+	}
+	c->key = key;
+	*s = c;
+	cd->nclients++;
+	return c;
+}
+
+#define CD_MAX_FINDINGS 64
+
+static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, struct certdiag_chain *ch)
+{
+	const char *sni = c->sni && *c->sni ? c->sni : NULL;
+	const char *asked = sni ? sni : c->name;
+	char label[160];
+	enum icpt_how how;
+	uint64_t ikey = issuer_key(&ch->ci[0]);
+	uint64_t nameh = str_hash(c->name, 11);
+	struct lint_finding f[CD_MAX_FINDINGS];
+	int k;
+
+	cd->st.chains++;
+	issuer_stats_add(cd->ist, &ch->ci[0], asked);
+	/* the CA and the kb now; the heuristic when asked (it grows) */
+	how = certdiag_chain_interception(cd->cas, cd->kb, NULL, ch, NULL, label, sizeof(label));
+	if (how != ICPT_NONE)
+		cd->st.interception_chains++;
+
+	k = cert_lint_chain(ch->ci, ch->n, c->ts, sni, LINT_ALL, cd->cas, f, CD_MAX_FINDINGS);
+	if (k > CD_MAX_FINDINGS)
+		k = CD_MAX_FINDINGS;
+	if (c->healthy) {
+		struct cd_client *cl = client_add(cd, client_key(c->client, c->ja3));
+		uint64_t broken = 0;
+		for (int i = 0; i < k; i++) {
+			int r = rule_index(f[i].rule);
+			if (r >= 0 && r < 64 && f[i].severity == LINT_ERROR)
+				broken |= 1ull << r;
+		}
+		if (cl) {
+			struct cd_accept *same = NULL;
+			for (size_t i = 0; i < cl->nacc; i++)
+				if (cl->acc[i].name == nameh && cl->acc[i].ikey == ikey)
+					same = &cl->acc[i];
+			if (same)
+				same->broken |= broken;
+			else if (cl->nacc < CERTDIAG_CLIENT_ACCEPTS)
+				cl->acc[cl->nacc++] = (struct cd_accept){ ikey, nameh, broken, how != ICPT_NONE, 1 };
+			else
+				cl->overflow = 1;
+		}
+	}
+	if (c->rejected) {
+		struct cd_name *n = name_add(cd, c->name);
+		if (!n)
+			return;
+		n->failing_chains++;
+		if (!n->has_ikey || how_strength(how) > how_strength(n->how)) {
+			n->how = how;
+			pi_strlcpy(n->label, label, sizeof(n->label));
+			n->ikey = ikey;
+			n->has_ikey = 1;
+		}
+		/* keep each rule's first finding (errors and warnings) */
+		for (int i = 0; i < k; i++) {
+			int r = rule_index(f[i].rule), dup = 0;
+			if (r < 0 || f[i].severity < LINT_WARNING)
+				continue;
+			for (size_t j = 0; j < n->nfind; j++)
+				if (n->find[j].rule == r)
+					dup = 1;
+			size_t at = n->nfind;
+			if (dup)
+				continue;
+			if (at >= CERTDIAG_NAME_FINDINGS) {
+				/* full: an error may take a warning's place */
+				if (f[i].severity != LINT_ERROR)
+					continue;
+				for (at = 0; at < n->nfind; at++)
+					if (RULES[n->find[at].rule]->sev != LINT_ERROR)
+						break;
+				if (at == n->nfind)
+					continue;
+			} else {
+				n->nfind++;
+			}
+			n->find[at].rule = (uint8_t)r;
+			n->find[at].cert = (int8_t)(f[i].cert < -1 ? -1 : f[i].cert > 100 ? 100 : f[i].cert);
+			pi_strlcpy(n->find[at].value, f[i].value, sizeof(n->find[0].value));
+		}
+	}
+}
+
+void certdiag_observe(struct certdiag *cd, const struct certdiag_conn *c)
+{
+	struct certdiag_chain *ch = NULL;
+	if (!cd || !c || !c->name)
+		return;
+	cd->st.conns++;
+	if (c->nder && c->der && c->der_len) {
+		ch = malloc(sizeof(*ch));
+		if (ch && certdiag_chain_from_der(ch, c->der, c->der_len, c->nder) == 0) {
+			free(ch);
+			ch = NULL;
+		}
+	}
+	if (ch)
+		observe_chain(cd, c, ch);
+	else if (c->healthy) {
+		/* no visible chain (TLS 1.3): only "completed a handshake" */
+		struct cd_client *cl = client_add(cd, client_key(c->client, c->ja3));
+		uint64_t nameh = str_hash(c->name, 11);
+		if (cl) {
+			int dup = 0;
+			for (size_t i = 0; i < cl->nacc; i++)
+				if (cl->acc[i].name == nameh && !cl->acc[i].chain)
+					dup = 1;
+			if (!dup) {
+				if (cl->nacc < CERTDIAG_CLIENT_ACCEPTS)
+					cl->acc[cl->nacc++] = (struct cd_accept){ 0, nameh, 0, 0, 0 };
+				else
+					cl->overflow = 1;
+			}
+		}
+	}
+	if (c->healthy) {
+		struct cd_client *cl = client_get(cd, client_key(c->client, c->ja3));
+		uint64_t nameh = str_hash(c->name, 11);
+		if (cl) {
+			for (int i = 0; i < 2; i++) {
+				if (cl->example_name[i] == nameh)
+					break;
+				if (!cl->example_name[i]) {
+					cl->example_name[i] = nameh;
+					pi_strlcpy(cl->example[i], c->name, sizeof(cl->example[i]));
+					break;
+				}
+			}
+		}
+	}
+	if (c->rejected) {
+		struct cd_name *n = name_add(cd, c->name);
+		if (n) {
+			uint64_t ck = str_hash(c->client, 21), jh = str_hash(c->ja3, 31);
+			int dup = 0;
+			n->failing++;
+			for (size_t i = 0; i < n->npairs; i++)
+				if (n->pairs[i].client == ck && n->pairs[i].ja3h == jh)
+					dup = 1;
+			if (!dup && n->npairs < CERTDIAG_NAME_CLIENTS) {
+				struct cd_pair *p = &n->pairs[n->npairs++];
+				p->client = ck;
+				p->ja3h = jh;
+				pi_strlcpy(p->ja3, c->ja3 ? c->ja3 : "", sizeof(p->ja3));
+			}
+		}
+	}
+	if (ch) {
+		certdiag_chain_free(ch);
+		free(ch);
+	}
+}
+
+void certdiag_observe_tls(struct certdiag *cd, const struct certdiag_conn *c, const struct tls_certs *certs)
+{
+	struct certdiag_conn cc;
+	const uint8_t *der[PI_TLS_MAX_CERTS];
+	size_t len[PI_TLS_MAX_CERTS], n = 0;
+	if (!c)
+		return;
+	cc = *c;
+	if (certs && certs->der)
+		for (uint32_t i = 0; i < certs->kept && i < PI_TLS_MAX_CERTS; i++) {
+			der[n] = certs->der + certs->off[i];
+			len[n++] = certs->len[i];
+		}
+	cc.der = n ? der : NULL;
+	cc.der_len = n ? len : NULL;
+	cc.nder = n;
+	certdiag_observe(cd, &cc);
+}
+
+static const struct kb_entry *kb_tool_named(const struct kb *kb, const char *name)
+{
+	if (!kb || !name)
+		return NULL;
+	for (size_t i = 0; i < kb->n; i++)
+		if (kb->v[i].kind == KB_TOOL && strcasecmp(kb->v[i].name, name) == 0)
+			return &kb->v[i];
+	return NULL;
+}
+
+static int apple_hint(const struct kb_entry *app, const char *ndpi_app)
+{
+	if (app && app->platform && (strcasestr(app->platform, "apple") || strcasestr(app->platform, "ios") ||
+	                             strcasestr(app->platform, "mac")))
+		return 1;
+	return ndpi_app && strcasestr(ndpi_app, "apple") != NULL;
+}
+
+int certdiag_input(const struct certdiag *cd, const char *name, uint64_t failures, uint64_t successes,
+                   const char *app, struct diag_input *in)
+{
+	const struct cd_name *n;
+	const struct kb *kb = cd ? cd->kb : NULL;
+	unsigned mask = 0;
+	int unknown = 0;
+	memset(in, 0, sizeof(*in));
+	in->name = name;
+	in->failures = failures;
+	in->successes = successes;
+	if (kb && name) {
+		in->tool = kb_match_domain(kb, KB_TOOL, name, &in->tool_pattern);
+		in->app = kb_match_domain(kb, KB_APP, name, &in->app_match);
+		if (!in->app && app && *app && (in->app = kb_match_ndpi(kb, KB_APP, app)))
+			in->app_match = app;
+		in->bundle = kb_tool_named(kb, "ca-bundle");
+	}
+	if (!cd || !name || !(n = name_get(cd, name)))
+		return 0;
+
+	/* the client stack of the failing connections */
+	for (size_t i = 0; i < n->npairs; i++) {
+		unsigned pm = 0;
+		int general = 0;
+		const char *lib = certdiag_library_guess(cd->db, n->pairs[i].ja3, &pm, &general);
+		if (!lib)
+			unknown = 1;
+		mask |= pm;
+		if (!in->ja3 || (!in->library && lib)) {
+			in->ja3 = n->pairs[i].ja3[0] ? n->pairs[i].ja3 : NULL;
+			in->library = lib;
+			in->library_general = general;
+			if (lib) {
+				const struct ja3_lib *l = ja3_db_lookup(cd->db, n->pairs[i].ja3);
+				in->library_tool = l ? kb_tool_named(kb, l->tool) : NULL;
+			}
+		}
+	}
+	if (!mask || unknown)
+		mask = LINT_ALL;
+	if (mask == LINT_ALL && apple_hint(in->app, app))
+		mask = LINT_MASK(LINT_APPLE) | LINT_MASK(LINT_GENERIC);
+	in->platforms = mask;
+	{
+		/* rules this client (address and JA3) accepts elsewhere do not explain
+		 * its rejection here: e.g. a Python 3.11 that takes AKI-less leaves */
+		uint64_t tolerated = 0;
+		struct lint_finding cand[CERTDIAG_NAME_FINDINGS];
+		size_t nc = 0;
+		const struct lint_finding *w;
+		for (size_t i = 0; i < n->npairs; i++) {
+			uint64_t key = pi_hash(n->pairs[i].ja3, strlen(n->pairs[i].ja3), n->pairs[i].client);
+			const struct cd_client *cl = client_get(cd, key ? key : 1);
+			for (size_t j = 0; cl && j < cl->nacc; j++)
+				if (cl->acc[j].chain && cl->acc[j].name != n->hash)
+					tolerated |= cl->acc[j].broken;
+		}
+		for (size_t i = 0; i < n->nfind; i++) {
+			const struct rule *r = RULES[n->find[i].rule];
+			if (n->find[i].rule < 64 && (tolerated & (1ull << n->find[i].rule))) {
+				if (r->sev == LINT_ERROR && !in->tolerated_rule)
+					in->tolerated_rule = r->id;
+				continue;
+			}
+			memset(&cand[nc], 0, sizeof(cand[nc]));
+			cand[nc].rule = r->id;
+			cand[nc].platform = r->platform;
+			cand[nc].severity = r->sev;
+			cand[nc].field = r->field;
+			cand[nc].message = r->message;
+			cand[nc].source = r->source;
+			cand[nc].remedy = r->remedy;
+			cand[nc].cert = n->find[i].cert;
+			pi_strlcpy(cand[nc].value, n->find[i].value, sizeof(cand[nc].value));
+			nc++;
+		}
+		w = lint_worst(cand, nc, mask, LINT_ERROR);
+		if (w) {
+			struct cd_name *mn = (struct cd_name *)n; /* the scratch slot only */
+			mn->scratch = *w;
+			in->lint = &mn->scratch;
+		}
+	}
+
+	/* interception */
+	in->interception = n->how;
+	in->interception_label = n->label[0] ? n->label : NULL;
+	if (n->how == ICPT_NONE && n->has_ikey) {
+		struct certdiag *mcd = (struct certdiag *)cd; /* scratch label only */
+		if (issuer_stats_forging(cd->ist, n->ikey, mcd->heur_label, sizeof(mcd->heur_label))) {
+			in->interception = ICPT_HEURISTIC;
+			in->interception_label = cd->heur_label;
+		}
+	}
+
+	/* does the same client (address and JA3) accept the interception CA elsewhere? */
+	uint64_t counted[2 * CERTDIAG_CLIENT_ACCEPTS];
+	size_t ncounted = 0;
+	for (size_t i = 0; i < n->npairs; i++) {
+		const struct cd_client *cl;
+		uint64_t key;
+		/* the pair keeps hashes; rebuild the client key from them */
+		key = pi_hash(n->pairs[i].ja3, strlen(n->pairs[i].ja3), n->pairs[i].client);
+		key = key ? key : 1;
+		cl = client_get(cd, key);
+		if (!cl)
+			continue;
+		for (size_t j = 0; j < cl->nacc; j++) {
+			const struct cd_accept *a = &cl->acc[j];
+			if (a->name == n->hash)
+				continue;
+			int seen = 0;
+			if (a->chain) {
+				int icpt = a->icpt || (n->has_ikey && a->ikey == n->ikey) ||
+				           issuer_stats_forging(cd->ist, a->ikey, NULL, 0);
+				if (!icpt)
+					continue;
+				if (in->accepts_other != ACCEPT_PROVEN) {
+					in->accepts_other = ACCEPT_PROVEN;
+					in->accepted_names = 0;
+					in->accepted_example = NULL;
+					ncounted = 0;
+				}
+			} else if (in->accepts_other != ACCEPT_PROVEN) {
+				in->accepts_other = ACCEPT_HINT;
+			} else {
+				continue;
+			}
+			/* count each other name once, whichever client pair saw it */
+			for (size_t q = 0; q < ncounted; q++)
+				if (counted[q] == a->name)
+					seen = 1;
+			if (!seen) {
+				if (ncounted < sizeof(counted) / sizeof(counted[0]))
+					counted[ncounted++] = a->name;
+				in->accepted_names++;
+			}
+			if (!in->accepted_example)
+				for (int e = 0; e < 2; e++)
+					if (cl->example_name[e] == a->name)
+						in->accepted_example = cl->example[e];
+		}
+		if (in->accepts_other == ACCEPT_PROVEN && !in->ja3)
+			in->ja3 = n->pairs[i].ja3;
+	}
+	return 1;
+}
