@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "analysis/certdiag.h"
 #include "analysis/evidence.h"
 #include "commands.h"
 #include "common/util.h"
@@ -215,6 +216,8 @@ int cmd_merge(int argc, char **argv)
 	struct rank_opts ro = { 0 };
 	struct rank_result rr = { 0 };
 	struct kb *kb = NULL;
+	struct ja3_db *ja3db = NULL;
+	struct certdiag *cd = NULL;
 	FILE *out = stdout;
 	int ch, rc = 0, pretty = 0;
 
@@ -312,6 +315,11 @@ int cmd_merge(int argc, char **argv)
 		if (!kb)
 			fprintf(stderr, "pinspect: %s\n", err);
 		ro.kb = kb;
+		/* the knowledge-base steps of the diagnosis (trust-store tools, known
+		 * pinning apps); the certificate and client-stack steps need captures */
+		ja3db = ja3_db_load(ja3_db_default_path(), err, sizeof(err));
+		cd = certdiag_new(NULL, kb, ja3db);
+		ro.certdiag = cd;
 	}
 	if (rank_run_list(ev, dns.v, dns.n, &ro, &rr) < 0) {
 		fprintf(stderr, "pinspect: out of memory while ranking\n");
@@ -392,6 +400,8 @@ out:
 	if (out != stdout)
 		fclose(out);
 	rank_result_free(&rr);
+	certdiag_free(cd);
+	ja3_db_free(ja3db);
 	kb_free(kb);
 	free(dns.v);
 	json_decref(inputs);

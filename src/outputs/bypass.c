@@ -12,6 +12,8 @@
 #include "outputs/bypass.h"
 #include "outputs/jw.h"
 
+#define PANOS_MAX_DEPTH 16
+
 static int chosen(size_t i, const size_t *only, size_t nonly)
 {
 	if (!only)
@@ -61,14 +63,15 @@ static void fmt_zscaler_api(FILE *f, const struct rank_result *r, const size_t *
 	struct jw w;
 	fputs("# Add the entries to an existing custom URL category without replacing its list:\n"
 	      "# action=ADD_TO_LIST appends (a plain PUT would replace every entry of the category).\n"
-	      "# Set ZIA_BASE (e.g. https://zsapi.<cloud>.net/api/v1), CATEGORY_ID and the session cookie,\n"
-	      "# then activate the change.\n"
+	      "# Set ZIA_BASE (e.g. https://zsapi.<cloud>.net/api/v1), CATEGORY_ID, ZIA_CATEGORY_NAME\n"
+	      "# (the category's current configuredName, as GET $ZIA_BASE/urlCategories/$CATEGORY_ID shows\n"
+	      "# it: the body carries it unchanged) and the session cookie, then activate the change.\n"
 	      "curl -sS -X PUT \"$ZIA_BASE/urlCategories/$CATEGORY_ID?action=ADD_TO_LIST\" \\\n"
 	      "  -H 'Content-Type: application/json' -b \"JSESSIONID=$ZIA_SESSION\" \\\n"
-	      "  --data-binary @- <<'JSON'\n", f);
+	      "  --data-binary @- <<JSON\n", f);
 	jw_init(&w, f, 1);
 	jw_obj_open(&w);
-	jw_kstr(&w, "configuredName", "pinspect bypass candidates");
+	jw_kstr(&w, "configuredName", "${ZIA_CATEGORY_NAME}");
 	jw_key(&w, "urls");
 	jw_arr_open(&w);
 	for (size_t i = 0; i < r->n; i++)
@@ -94,20 +97,28 @@ static void fmt_panos(FILE *f, const struct rank_result *r, const size_t *only, 
 			continue;
 		}
 		const char *parent = c->rule + 1;
-		int depths[8] = { 0 };
+		int depths[PANOS_MAX_DEPTH] = { 0 }, bare = 0;
 		for (int k = 0; k < c->ncovered; k++) {
 			const char *n = c->covered[k];
 			size_t nl = strlen(n), pl = strlen(parent);
 			int d = 0;
-			if (nl <= pl)
-				continue; /* the parent itself */
+			if (nl <= pl) {
+				bare = 1; /* the parent itself failed: '*.' does not match it */
+				continue;
+			}
 			for (size_t j = 0; j < nl - pl - 1; j++)
 				if (n[j] == '.')
 					d++;
-			if (d < 8)
+			if (d < PANOS_MAX_DEPTH)
 				depths[d] = 1;
+			else
+				fprintf(f, "# %s is %d labels below %s: too deep for one entry per depth, add it by name\n", n,
+				        d + 1, parent);
 		}
-		for (int d = 0; d < 8; d++) {
+		if (bare)
+			fprintf(f, "set shared ssl-decrypt ssl-exclude-cert %s description \"pinspect: %s\" exclude yes\n", parent,
+			        c->known_app ? c->known_app : "client rejects inspection");
+		for (int d = 0; d < PANOS_MAX_DEPTH; d++) {
 			if (!depths[d])
 				continue;
 			fputs("set shared ssl-decrypt ssl-exclude-cert ", f);
@@ -162,7 +173,9 @@ static void fmt_mitmproxy(FILE *f, const struct rank_result *r, const size_t *on
 		} else {
 			regex_escape(f, c->rule);
 		}
-		fputs(":\\d+$'", f);
+		/* mitmproxy 7.0 to 10.2 match the bare host, later ones host:port
+		 * (mitmproxy #6325, #6594): accept both */
+		fputs("(:\\d+)?$'", f);
 	}
 	fputc('\n', f);
 }

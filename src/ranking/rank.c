@@ -133,24 +133,54 @@ static void sig_text(const uint64_t *sig, char *buf, size_t len)
 static void name_filter(const struct evid_name *n, char *buf, size_t len)
 {
 	size_t o = 0;
+	uint32_t input = UINT32_MAX;
+	uint64_t seen[EVID_MAX_EXAMPLES];
+	int nseen = 0;
 	int w = snprintf(buf, len, "tls.handshake.extensions_server_name == \"%s\" || dns.qry.name == \"%s\"",
 	                 n->name, n->name);
 	if (w < 0 || (size_t)w >= len)
 		return;
 	o = (size_t)w;
-	if (n->nexamples) {
-		w = snprintf(buf + o, len - o, " || tcp.stream in {");
+	/* stream numbers are per capture file: those of the first file only */
+	for (int i = 0; i < n->nexamples; i++)
+		if (n->examples[i].input < input)
+			input = n->examples[i].input;
+	for (int i = 0; i < n->nexamples; i++) {
+		int dup = 0;
+		if (n->examples[i].input != input)
+			continue;
+		for (int k = 0; k < nseen; k++)
+			dup |= seen[k] == n->examples[i].stream;
+		if (!dup)
+			seen[nseen++] = n->examples[i].stream;
+	}
+	if (!nseen)
+		return;
+	w = snprintf(buf + o, len - o, " || tcp.stream in {");
+	if (w < 0 || (size_t)w >= len - o)
+		return;
+	o += (size_t)w;
+	for (int i = 0; i < nseen; i++) {
+		w = snprintf(buf + o, len - o, "%s%llu", i ? "," : "", (unsigned long long)seen[i]);
 		if (w < 0 || (size_t)w >= len - o)
 			return;
 		o += (size_t)w;
-		for (int i = 0; i < n->nexamples; i++) {
-			w = snprintf(buf + o, len - o, "%s%llu", i ? " " : "", (unsigned long long)n->examples[i].stream);
-			if (w < 0 || (size_t)w >= len - o)
-				return;
-			o += (size_t)w;
-		}
-		snprintf(buf + o, len - o, "}");
 	}
+	snprintf(buf + o, len - o, "}");
+}
+
+/* parent with its dots escaped for a Wireshark regex ("a\\.b"). */
+static void regex_dots(const char *parent, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *parent && o + 3 < len; parent++) {
+		if (*parent == '.') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		}
+		out[o++] = *parent;
+	}
+	out[o] = '\0';
 }
 
 static const struct kb_entry *known_app(const struct kb *kb, const struct evid_name *n)
@@ -229,16 +259,17 @@ static void rank_name(const struct evid_name *n, const struct rank_opts *o, stru
 	 * or the client's own behaviour decide before the score does */
 	if (o && o->certdiag) {
 		struct diag_input in;
-		if (certdiag_input(o->certdiag, n->name, n->failures, n->successes, n->app[0] ? n->app : NULL, &in)) {
-			enum category k = certdiag_decide(&in, c->why, sizeof(c->why), c->fix, sizeof(c->fix));
-			if (k != CERTDIAG_UNDECIDED) {
-				c->cat = k;
-				if (logs[0]) {
-					size_t l = strlen(c->why);
-					snprintf(c->why + l, sizeof(c->why) - l, "%s", logs);
-				}
-				return;
+		/* without observed connections (pinspect merge, names seen only in
+		 * logs) the input still carries the knowledge base's steps 2 and 3 */
+		certdiag_input(o->certdiag, n->name, fails, n->successes, n->app[0] ? n->app : NULL, &in);
+		enum category k = certdiag_decide(&in, c->why, sizeof(c->why), c->fix, sizeof(c->fix));
+		if (k != CERTDIAG_UNDECIDED) {
+			c->cat = k;
+			if (logs[0]) {
+				size_t l = strlen(c->why);
+				snprintf(c->why + l, sizeof(c->why) - l, "%s", logs);
 			}
+			return;
 		}
 	}
 	if (score >= BYPASS_THRESHOLD && (fails >= BYPASS_MIN_FAILURES || app)) {
@@ -285,34 +316,25 @@ static const char *const shared_domains[] = {
 	"b-cdn.net", "herokuapp.com", "github.io", "azurewebsites.net", "cdn.cloudflare.net",
 };
 
-static int is_shared(const char *d)
-{
-	for (size_t i = 0; i < sizeof(shared_domains) / sizeof(shared_domains[0]); i++)
-		if (strcmp(d, shared_domains[i]) == 0)
-			return 1;
-	return 0;
-}
-
 static int under(const char *name, const char *parent)
 {
 	size_t nl = strlen(name), pl = strlen(parent);
 	return nl > pl && name[nl - pl - 1] == '.' && strcmp(name + nl - pl, parent) == 0;
 }
 
-/* May ".parent" stand in the list? Not a public suffix, not a shared CDN's
- * registrable domain (nor anything above it), deeper than a bare TLD. */
+/* May ".parent" stand in the list? Not a public suffix, not at or under a
+ * shared CDN's domain (a wildcard there exempts other customers: libpsl
+ * lists some of them, e.g. akamaihd.net, as public suffixes, so their
+ * customers' names look registrable), deeper than a bare TLD. */
 static int wildcard_allowed(const psl_ctx_t *psl, const char *parent)
 {
-	const char *reg;
 	if (!strchr(parent, '.'))
 		return 0;
 	if (psl && psl_is_public_suffix(psl, parent))
 		return 0;
-	reg = psl ? psl_registrable_domain(psl, parent) : NULL;
-	if (!reg)
-		return psl == NULL;
-	if (strcmp(reg, parent) == 0 && is_shared(reg))
-		return 0;
+	for (size_t i = 0; i < sizeof(shared_domains) / sizeof(shared_domains[0]); i++)
+		if (strcmp(parent, shared_domains[i]) == 0 || under(parent, shared_domains[i]))
+			return 0;
 	return 1;
 }
 
@@ -388,10 +410,12 @@ static void fold_wildcards(struct vec *v, struct evidence *e, int *removed)
 			         "exempt .%s (the domain and every name under it) from TLS inspection, then confirm with "
 			         "pinspect verify",
 			         parent);
+			char rx[320];
+			regex_dots(parent, rx, sizeof(rx));
 			snprintf(w->wireshark_filter, sizeof(w->wireshark_filter),
 			         "tls.handshake.extensions_server_name matches \"(^|\\\\.)%s$\" || dns.qry.name matches "
 			         "\"(^|\\\\.)%s$\"",
-			         parent, parent);
+			         rx, rx);
 			break;
 		}
 	}
