@@ -17,6 +17,7 @@
 #include "outputs/annotate.h"
 #include "outputs/bypass.h"
 #include "outputs/output.h"
+#include "cmd_live.h"
 #include "pipeline.h"
 #include "ranking/kb.h"
 #include "ranking/rank.h"
@@ -44,6 +45,7 @@ enum {
 
 static const char usage_text[] =
 	"usage: pinspect analyze [options] [FILE|DIR ...]\n"
+	"       pinspect live [-i IFACE] [-f FILTER] [-w FILE.pcapng] [-Z USER] [--no-tui] [--json]\n"
 	"       pinspect merge [-f FORMAT] [--kb FILE] RESULT.json...\n"
 	"       pinspect lint-cert [--platform LIST] [--json] [--at DATE] [--sni NAME] FILE.pem...\n"
 	"       pinspect --help | --version\n"
@@ -67,6 +69,8 @@ static const char usage_text[] =
 	"      --include-healthy list healthy names among the candidates too\n"
 	"      --web-insights CSV  a ZIA Web Insights export: failed client SSL handshakes\n"
 	"                        count as evidence for their host (repeatable)\n"
+	"      --tui             explore the (single) capture in the interactive view\n"
+	"      --realtime        with --tui: replay at the capture's own pace\n"
 	"      --annotate OUT    write a pcapng copy of the (single) input with comments\n"
 	"                        on the decisive frames\n"
 	"      --pretty          indent JSON\n"
@@ -194,6 +198,8 @@ static int cmd_analyze(int argc, char **argv)
 		{ "annotate", required_argument, NULL, 'A' },
 		{ "web-insights", required_argument, NULL, 'W' },
 		{ "inspection-ca", required_argument, NULL, 'I' },
+		{ "tui", no_argument, NULL, 'U' },
+		{ "realtime", no_argument, NULL, 'Y' },
 		{ 0, 0, 0, 0 },
 	};
 	struct file_list baseline = { 0 };
@@ -213,7 +219,7 @@ static int cmd_analyze(int argc, char **argv)
 	struct engine_opts eo = { 0 };
 	struct file_list files = { 0 };
 	const char *outpath = NULL, *color = "auto", *dnsq = NULL;
-	int ch, worst = EXIT_OK, quiet = 0;
+	int ch, worst = EXIT_OK, quiet = 0, tui = 0, realtime = 0;
 
 	out.format = OUT_REPORT;
 	out.version = PACKAGE_VERSION;
@@ -277,6 +283,12 @@ static int cmd_analyze(int argc, char **argv)
 		case 'W':
 			list_add(&webins_files, optarg);
 			break;
+		case 'U':
+			tui = 1;
+			break;
+		case 'Y':
+			realtime = 1;
+			break;
 		case 'I': {
 			char err[512];
 			if (inspect_cas_load(&cas, optarg, err, sizeof(err)) < 0) {
@@ -327,6 +339,24 @@ static int cmd_analyze(int argc, char **argv)
 		cd = certdiag_new(cas.n ? &cas : NULL, kb, ja3db);
 		eo.certdiag = cd;
 		ropts.certdiag = cd;
+	}
+	if (tui) {
+		/* analyze --tui FILE [--realtime]: the same engine, into the live view */
+		if (files.n != 1) {
+			fprintf(stderr, "pinspect: --tui takes exactly one capture file\n");
+			worst = EXIT_USAGE;
+		} else {
+			worst = tui_replay_file(files.v[0], realtime, &eo, &ropts,
+			                        strcmp(color, "always") == 0 ? 1 : strcmp(color, "never") == 0 ? 0 : -1);
+		}
+		certdiag_free(cd);
+		ja3_db_free(ja3db);
+		inspect_cas_free(&cas);
+		kb_free(kb);
+		for (size_t i = 0; i < files.n; i++)
+			free(files.v[i]);
+		free(files.v);
+		return worst;
 	}
 	if (baseline.n) {
 		struct engine_opts bo = eo;
@@ -484,6 +514,8 @@ int main(int argc, char **argv)
 		return cmd_analyze(argc - 1, argv + 1);
 	if (strcmp(argv[1], "merge") == 0)
 		return cmd_merge(argc - 1, argv + 1);
+	if (strcmp(argv[1], "live") == 0)
+		return cmd_live(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint-cert") == 0)
 		return cmd_lint_cert(argc - 1, argv + 1);
 	fprintf(stderr, "pinspect: unknown command '%s'\n", argv[1]);

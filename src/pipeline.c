@@ -621,6 +621,16 @@ const struct conn *engine_conn_state(const struct engine_conn *c)
 	return a ? &a->conn : NULL;
 }
 
+size_t engine_open_flows(const struct engine *e)
+{
+	return flow_count(e->flows);
+}
+
+void engine_tick(struct engine *e, uint64_t now_ns)
+{
+	flow_expire(e->flows, now_ns);
+}
+
 size_t engine_inputs(const struct engine *e, const struct input_info **out)
 {
 	*out = e->inputs;

@@ -105,6 +105,11 @@ void engine_conn_end(struct engine *e, struct engine_conn *c);
 /* The verdict so far of a connection still open (V_NONE while undecided). */
 const struct conn *engine_conn_state(const struct engine_conn *c);
 
+/* Open TCP flows now (the live view's status bar). */
+size_t engine_open_flows(const struct engine *e);
+/* Time passes without packets (live capture): finalise flows idle at now. */
+void engine_tick(struct engine *e, uint64_t now_ns);
+
 size_t engine_inputs(const struct engine *e, const struct input_info **out);
 const struct engine_stats *engine_stats(const struct engine *e);
 const struct pi_caps *engine_caps(const struct engine *e);
