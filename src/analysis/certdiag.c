@@ -23,7 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libpsl.h>
 #include <openssl/bio.h>
@@ -33,16 +32,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/conf.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
 #include "ranking/kb.h"
-
-#ifndef PI_DATADIR
-#define PI_DATADIR "/usr/local/share/pinspect"
-#endif
-#ifndef PI_SRCDIR
-#define PI_SRCDIR "."
-#endif
 
 /* ======================================================================== */
 /* certificates from files                                                   */
@@ -1064,30 +1057,6 @@ const struct lint_finding *lint_worst(const struct lint_finding *f, size_t n, un
 /* 3. the client guess (data/ja3.conf)                                      */
 /* ======================================================================== */
 
-static char *trim(char *s)
-{
-	char *e;
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-static int join_text(char **field, const char *v)
-{
-	size_t old = *field ? strlen(*field) : 0;
-	char *n = realloc(*field, old + strlen(v) + 2);
-	if (!n)
-		return -1;
-	if (old)
-		n[old++] = ' ';
-	strcpy(n + old, v);
-	*field = n;
-	return 0;
-}
-
 void ja3_db_free(struct ja3_db *db)
 {
 	if (!db)
@@ -1117,44 +1086,29 @@ static int is_md5_hex(const char *s)
 
 struct ja3_db *ja3_db_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	struct conf c;
+	struct conf_item it;
 	struct ja3_db *db;
 	struct ja3_lib *cur = NULL;
-	char line[2050];
-	unsigned lineno = 0;
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open the JA3 data", path);
+	int r;
+
+	if (conf_open(&c, path, 2048, "the JA3 data", "[library ...]", err, errlen) < 0)
 		return NULL;
-	}
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		goto oom;
-	while (fgets(line, sizeof(line), f)) {
-		char *s, *eq, *key, *val;
+	while ((r = conf_next(&c, &it)) > 0) {
+		char *key = it.key, *val = it.value;
 		int rc = 0;
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line longer than 2048 bytes", path, lineno);
-			goto fail;
-		}
-		s = trim(line);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']');
+		if (it.kind == CONF_SECTION) {
+			char *name = conf_section_name(it.section, "library");
 			struct ja3_lib *nv;
-			if (!end) {
-				snprintf(err, errlen, "%s:%u: section without ']'", path, lineno);
-				goto fail;
-			}
-			*end = '\0';
-			s = trim(s + 1);
-			if (strncmp(s, "library ", 8) != 0) {
-				snprintf(err, errlen, "%s:%u: unknown section '%s' (library)", path, lineno, s);
+			if (!name) {
+				conf_error(&c, "unknown section '%s' (library)", it.section);
 				goto fail;
 			}
 			if (db->n >= JA3DB_MAX_ENTRIES) {
-				snprintf(err, errlen, "%s:%u: more than %u entries", path, lineno, JA3DB_MAX_ENTRIES);
+				conf_error(&c, "more than %u entries", JA3DB_MAX_ENTRIES);
 				goto fail;
 			}
 			nv = realloc(db->v, (db->n + 1) * sizeof(*nv));
@@ -1163,30 +1117,18 @@ struct ja3_db *ja3_db_load(const char *path, char *err, size_t errlen)
 			db->v = nv;
 			cur = &db->v[db->n++];
 			memset(cur, 0, sizeof(*cur));
-			if (!(cur->name = strdup(trim(s + 8))))
+			if (!(cur->name = strdup(name)))
 				goto oom;
 			continue;
 		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
-			goto fail;
-		}
-		if (!cur) {
-			snprintf(err, errlen, "%s:%u: '%s' before any [library ...]", path, lineno, s);
-			goto fail;
-		}
-		*eq = '\0';
-		key = trim(s);
-		val = trim(eq + 1);
 		if (strcmp(key, "ja3") == 0) {
 			char **nv;
 			if (!is_md5_hex(val)) {
-				snprintf(err, errlen, "%s:%u: ja3 must be 32 hex digits", path, lineno);
+				conf_error(&c, "ja3 must be 32 hex digits");
 				goto fail;
 			}
 			if (cur->nja3 >= 256) {
-				snprintf(err, errlen, "%s:%u: too many ja3 lines", path, lineno);
+				conf_error(&c, "too many ja3 lines");
 				goto fail;
 			}
 			nv = realloc(cur->ja3, (cur->nja3 + 1) * sizeof(*nv));
@@ -1200,8 +1142,7 @@ struct ja3_db *ja3_db_load(const char *path, char *err, size_t errlen)
 		} else if (strcmp(key, "platform") == 0) {
 			unsigned m = 0;
 			if (lint_platform_parse(val, &m) < 0) {
-				snprintf(err, errlen, "%s:%u: unknown platform '%s' (generic, apple, python313, go, all)", path,
-				         lineno, val);
+				conf_error(&c, "unknown platform '%s' (generic, apple, python313, go, all)", val);
 				goto fail;
 			}
 			cur->platforms |= m;
@@ -1211,7 +1152,7 @@ struct ja3_db *ja3_db_load(const char *path, char *err, size_t errlen)
 			else if (strcasecmp(val, "no") == 0 || strcmp(val, "0") == 0 || strcasecmp(val, "false") == 0)
 				cur->general = 0;
 			else {
-				snprintf(err, errlen, "%s:%u: general = yes or no", path, lineno);
+				conf_error(&c, "general = yes or no");
 				goto fail;
 			}
 		} else if (strcmp(key, "tool") == 0) {
@@ -1219,25 +1160,27 @@ struct ja3_db *ja3_db_load(const char *path, char *err, size_t errlen)
 			if (!(cur->tool = strdup(val)))
 				goto oom;
 		} else if (strcmp(key, "source") == 0) {
-			rc = join_text(&cur->source, val);
+			rc = conf_join(&cur->source, val);
 		} else if (strcmp(key, "note") == 0) {
-			rc = join_text(&cur->note, val);
+			rc = conf_join(&cur->note, val);
 		} else {
-			snprintf(err, errlen, "%s:%u: unknown key '%s'", path, lineno, key);
+			conf_error(&c, "unknown key '%s'", key);
 			goto fail;
 		}
 		if (rc < 0)
 			goto oom;
 	}
-	fclose(f);
+	if (r < 0)
+		goto fail;
+	conf_close(&c);
 	for (size_t i = 0; i < db->n; i++)
 		if (!db->v[i].platforms)
 			db->v[i].platforms = LINT_MASK(LINT_GENERIC);
 	return db;
 oom:
-	snprintf(err, errlen, "%s: out of memory", path);
+	conf_oom(&c);
 fail:
-	fclose(f);
+	conf_close(&c);
 	ja3_db_free(db);
 	return NULL;
 }
@@ -1245,14 +1188,7 @@ fail:
 const char *ja3_db_default_path(void)
 {
 	static char path[1100];
-	const char *env = getenv("PINSPECT_JA3");
-	if (env && *env)
-		return env;
-	snprintf(path, sizeof(path), "%s/ja3.conf", PI_DATADIR);
-	if (access(path, R_OK) == 0)
-		return path;
-	snprintf(path, sizeof(path), "%s/data/ja3.conf", PI_SRCDIR);
-	return path;
+	return conf_default_path("PINSPECT_JA3", "ja3.conf", path, sizeof(path));
 }
 
 const struct ja3_lib *ja3_db_lookup(const struct ja3_db *db, const char *ja3)

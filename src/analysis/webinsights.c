@@ -1,7 +1,8 @@
 /* webinsights.c: ZIA Web Insights CSV reader (libcsv): header mapping, failed-handshake rows per host.
  *
- * Per input: the first bytes tell the encoding (UTF-16 is turned into
- * UTF-8); decoded text is held back (at most HOLD_MAX bytes) until the line
+ * Per input: the first bytes tell the encoding (common/textdec: UTF-16 is
+ * turned into UTF-8; a code unit cut by the input's end is dropped);
+ * decoded text is held back (at most HOLD_MAX bytes) until the line
  * holding "policy action" is complete, which tells the delimiter; then all
  * of it goes through libcsv, whose field buffer grows through a realloc
  * function that refuses anything over WI_MAX_FIELD. Fields are looked at as
@@ -16,13 +17,13 @@
 #include <string.h>
 
 #include "analysis/zsatunnel.h"
+#include "common/textdec.h"
 #include "common/util.h"
 #include "outputs/jw.h"
 
 #define HOST_BUCKETS 131072u      /* power of two, > WI_MAX_HOSTS */
 #define HOLD_MAX     (64u * 1024u) /* text held back to find the header line */
 
-enum { ENC_UTF8 = 0, ENC_UTF16LE = 1, ENC_UTF16BE = 2 };
 enum { C_ACTION, C_URL, C_USER, C_TIME, C_LOC, C_N };
 
 static const size_t col_cap[C_N] = { 256, 4096, 128, 64, 64 };
@@ -31,10 +32,7 @@ struct webins {
 	struct webins_stats st;
 
 	/* per input */
-	int started, enc, have_odd;
-	uint8_t head[4], odd;
-	size_t nhead;
-	uint16_t hi_sur;
+	struct textdec td;       /* encoding */
 	int csv_on;              /* parser initialised for this input */
 	int failed;              /* a field over the cap: rest of the input ignored */
 	int delim_known;
@@ -581,10 +579,15 @@ static void release_hold(struct webins *w)
 	w->holdlen = 0;
 }
 
-/* Decoded UTF-8 text of the current input. */
-static void text_in(struct webins *w, const char *s, size_t n)
+/* Decoded UTF-8 text of the current input (a textdec_emit_fn; ctx is the
+ * set). The first text of an input starts its parser. */
+static void text_in(void *ctx, const char *s, size_t n)
 {
+	struct webins *w = ctx;
+
 	if (!w->csv_on) {
+		for (int c = 0; c < C_N; c++)
+			w->tcol[c] = w->col[c] = -1;
 		if (csv_init(&w->p, CSV_APPEND_NULL) != 0) {
 			w->failed = 1;
 			return;
@@ -622,98 +625,6 @@ static void text_in(struct webins *w, const char *s, size_t n)
 	}
 }
 
-static size_t utf8_of(uint32_t cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-static void decoded_in(struct webins *w, const uint8_t *p, size_t n)
-{
-	char out[4096 + 16];
-	size_t o = 0;
-
-	if (w->enc == ENC_UTF8) {
-		text_in(w, (const char *)p, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint16_t u;
-		if (!w->have_odd) {
-			w->odd = p[i];
-			w->have_odd = 1;
-			continue;
-		}
-		w->have_odd = 0;
-		u = w->enc == ENC_UTF16LE ? (uint16_t)(w->odd | (p[i] << 8)) : (uint16_t)((w->odd << 8) | p[i]);
-		if (w->hi_sur) {
-			uint16_t hi = w->hi_sur;
-			w->hi_sur = 0;
-			if (u >= 0xDC00 && u <= 0xDFFF) {
-				o += utf8_of(0x10000u + (((uint32_t)hi - 0xD800u) << 10) + (u - 0xDC00u), out + o);
-				goto next;
-			}
-			o += utf8_of(0xFFFD, out + o);
-		}
-		if (u >= 0xD800 && u <= 0xDBFF)
-			w->hi_sur = u;
-		else
-			o += utf8_of((u >= 0xDC00 && u <= 0xDFFF) ? 0xFFFDu : u, out + o);
-next:
-		if (o >= 4096) {
-			text_in(w, out, o);
-			o = 0;
-		}
-	}
-	if (o)
-		text_in(w, out, o);
-}
-
-static void start_input(struct webins *w)
-{
-	const uint8_t *h = w->head;
-	size_t n = w->nhead, skip = 0;
-
-	w->started = 1;
-	w->enc = ENC_UTF8;
-	if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF) {
-		skip = 3;
-	} else if (n >= 2 && h[0] == 0xFF && h[1] == 0xFE) {
-		w->enc = ENC_UTF16LE;
-		skip = 2;
-	} else if (n >= 2 && h[0] == 0xFE && h[1] == 0xFF) {
-		w->enc = ENC_UTF16BE;
-		skip = 2;
-	} else if (n >= 2 && h[0] && !h[1] && (n < 4 || !h[3])) {
-		w->enc = ENC_UTF16LE;
-	} else if (n >= 2 && !h[0] && h[1] && (n < 4 || !h[2])) {
-		w->enc = ENC_UTF16BE;
-	}
-	if (w->enc != ENC_UTF8)
-		w->st.utf16_inputs++;
-	for (int c = 0; c < C_N; c++)
-		w->tcol[c] = w->col[c] = -1;
-	decoded_in(w, h + skip, n - skip);
-}
-
 /* ---- public interface ---------------------------------------------------- */
 
 /* Returns a new set, or NULL when out of memory. */
@@ -747,23 +658,16 @@ void webins_free(struct webins *w)
 /* Consumes len bytes of the current input. */
 void webins_feed(struct webins *w, const char *data, size_t len)
 {
-	const uint8_t *p = (const uint8_t *)data;
-	w->st.bytes += len;
-	while (!w->started && len) {
-		w->head[w->nhead++] = *p++;
-		len--;
-		if (w->nhead == sizeof w->head)
-			start_input(w);
-	}
-	if (len)
-		decoded_in(w, p, len);
+	textdec_feed(&w->td, data, len, text_in, w);
+	w->st.bytes = w->td.bytes;
+	w->st.utf16_inputs = w->td.utf16_inputs;
 }
 
 /* Ends the current input; see webinsights.h. */
 void webins_end(struct webins *w)
 {
-	if (!w->started && w->nhead)
-		start_input(w);
+	(void)textdec_end(&w->td, text_in, w); /* a cut code unit or pair is dropped */
+	w->st.utf16_inputs = w->td.utf16_inputs;
 	if (w->csv_on) {
 		release_hold(w);
 		if (!w->failed && (w->have_header || w->rows_seen < WI_MAX_PREAMBLE))
@@ -780,9 +684,7 @@ void webins_end(struct webins *w)
 	w->hold = NULL;
 	w->holdlen = 0;
 	w->hit_off = 0;
-	w->started = w->have_odd = w->failed = w->delim_known = w->have_header = 0;
-	w->nhead = 0;
-	w->hi_sur = 0;
+	w->failed = w->delim_known = w->have_header = 0;
 	w->rows_seen = 0;
 	w->fieldno = 0;
 	memset(w->have, 0, sizeof w->have);

@@ -1,8 +1,9 @@
 /* zsatunnel.c: ZSATunnel log parser: decoding, line splitting, records, per-ID correlation, per-host aggregates.
  *
  * Layers, each bounded:
- *   decode   BOM / UTF-16 detection at the start of every input; UTF-16 is
- *            turned into UTF-8 (lone surrogates become U+FFFD).
+ *   decode   common/textdec: BOM / UTF-16 detection at the start of every
+ *            input; UTF-16 is turned into UTF-8 (lone surrogates become
+ *            U+FFFD, and so does a code unit or pair cut by the input's end).
  *   lines    LF, CRLF and lone CR end a line; a line is kept up to
  *            ZSAT_MAX_LINE bytes (the rest is dropped, counted).
  *   records  a line starting "DDDD-" or "DDDD/" starts a record; other lines
@@ -18,13 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/textdec.h"
 #include "common/util.h"
 #include "outputs/jw.h"
 
 #define ID_BUCKETS   32768u   /* power of two, >= 2 * ZSAT_MAX_IDS */
 #define HOST_BUCKETS 131072u  /* power of two, > ZSAT_MAX_HOSTS */
-
-enum { ENC_UTF8 = 0, ENC_UTF16LE = 1, ENC_UTF16BE = 2 };
 
 struct idslot {
 	uint64_t id;
@@ -40,15 +40,8 @@ struct zsat_log {
 	enum zsat_offset_mode mode;
 	struct zsat_stats st;
 
-	/* decoder, per input */
-	int started;
-	int enc;
-	uint8_t head[4];
-	size_t nhead;
-	int have_odd;
-	uint8_t odd;
-	uint16_t hi_sur;
-	int skip_lf;
+	struct textdec td;    /* encoding, per input */
+	int skip_lf;          /* the last line ended with CR: a following LF is part of it */
 
 	/* current physical line */
 	char line[ZSAT_MAX_LINE + 1];
@@ -664,9 +657,11 @@ static void end_line(struct zsat_log *z)
 	z->rec_lines++;
 }
 
-/* Decoded UTF-8 text into lines. */
-static void text_in(struct zsat_log *z, const uint8_t *p, size_t n)
+/* Decoded UTF-8 text into lines (a textdec_emit_fn; ctx is the log). */
+static void text_in(void *ctx, const char *p, size_t n)
 {
+	struct zsat_log *z = ctx;
+
 	while (n) {
 		size_t k = 0, room, c;
 		if (z->skip_lf) {
@@ -693,101 +688,6 @@ static void text_in(struct zsat_log *z, const uint8_t *p, size_t n)
 		p += k + 1;
 		n -= k + 1;
 	}
-}
-
-/* One UTF-16 code unit into UTF-8. */
-static size_t utf16_unit(struct zsat_log *z, uint16_t u, uint8_t *o)
-{
-	uint32_t cp;
-	size_t k = 0;
-	if (z->hi_sur) {
-		uint16_t hi = z->hi_sur;
-		z->hi_sur = 0;
-		if (u >= 0xDC00 && u <= 0xDFFF) {
-			cp = 0x10000u + (((uint32_t)hi - 0xD800u) << 10) + (u - 0xDC00u);
-			goto emit;
-		}
-		o[k++] = 0xEF; /* lone high surrogate: U+FFFD */
-		o[k++] = 0xBF;
-		o[k++] = 0xBD;
-	}
-	if (u >= 0xD800 && u <= 0xDBFF) {
-		z->hi_sur = u;
-		return k;
-	}
-	cp = (u >= 0xDC00 && u <= 0xDFFF) ? 0xFFFDu : u;
-emit:
-	if (cp < 0x80) {
-		o[k++] = (uint8_t)cp;
-	} else if (cp < 0x800) {
-		o[k++] = (uint8_t)(0xC0 | (cp >> 6));
-		o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		o[k++] = (uint8_t)(0xE0 | (cp >> 12));
-		o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-		o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
-	} else {
-		o[k++] = (uint8_t)(0xF0 | (cp >> 18));
-		o[k++] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-		o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-		o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
-	}
-	return k;
-}
-
-static void decoded_in(struct zsat_log *z, const uint8_t *p, size_t n)
-{
-	uint8_t out[4096 + 8];
-	size_t o = 0;
-
-	if (z->enc == ENC_UTF8) {
-		text_in(z, p, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint16_t u;
-		if (!z->have_odd) {
-			z->odd = p[i];
-			z->have_odd = 1;
-			continue;
-		}
-		z->have_odd = 0;
-		u = z->enc == ENC_UTF16LE ? (uint16_t)(z->odd | (p[i] << 8)) : (uint16_t)((z->odd << 8) | p[i]);
-		o += utf16_unit(z, u, out + o);
-		if (o >= 4096) {
-			text_in(z, out, o);
-			o = 0;
-		}
-	}
-	if (o)
-		text_in(z, out, o);
-}
-
-/* Decide the encoding from the first (up to 4) bytes of an input and pass
- * them on, without their BOM. */
-static void start_input(struct zsat_log *z)
-{
-	const uint8_t *h = z->head;
-	size_t n = z->nhead, skip = 0;
-
-	z->started = 1;
-	z->enc = ENC_UTF8;
-	if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF) {
-		skip = 3;
-	} else if (n >= 2 && h[0] == 0xFF && h[1] == 0xFE) {
-		z->enc = ENC_UTF16LE;
-		skip = 2;
-	} else if (n >= 2 && h[0] == 0xFE && h[1] == 0xFF) {
-		z->enc = ENC_UTF16BE;
-		skip = 2;
-	} else if (n >= 2 && h[0] && !h[1] && (n < 4 || !h[3])) {
-		z->enc = ENC_UTF16LE;
-	} else if (n >= 2 && !h[0] && h[1] && (n < 4 || !h[2])) {
-		z->enc = ENC_UTF16BE;
-	}
-	if (z->enc != ENC_UTF8)
-		z->st.utf16_inputs++;
-	decoded_in(z, h + skip, n - skip);
 }
 
 /* ---- public interface -------------------------------------------------- */
@@ -835,39 +735,24 @@ void zsat_set_offset_mode(struct zsat_log *z, enum zsat_offset_mode mode)
 /* Consumes len bytes of the current input. */
 void zsat_feed(struct zsat_log *z, const char *data, size_t len)
 {
-	const uint8_t *p = (const uint8_t *)data;
-	z->st.bytes += len;
-	while (!z->started && len) {
-		z->head[z->nhead++] = *p++;
-		len--;
-		if (z->nhead == sizeof z->head)
-			start_input(z);
-	}
-	if (len)
-		decoded_in(z, p, len);
+	textdec_feed(&z->td, data, len, text_in, z);
+	z->st.bytes = z->td.bytes;
+	z->st.utf16_inputs = z->td.utf16_inputs;
 }
 
 /* Ends the current input; see zsatunnel.h. */
 void zsat_end(struct zsat_log *z)
 {
-	if (!z->started && z->nhead)
-		start_input(z);
-	if (z->have_odd || z->hi_sur) { /* a cut code unit or pair */
-		uint8_t r[3] = { 0xEF, 0xBF, 0xBD };
-		text_in(z, r, sizeof r);
-	}
+	if (textdec_end(&z->td, text_in, z)) /* a cut code unit or pair */
+		text_in(z, "\xEF\xBF\xBD", 3);
+	z->st.utf16_inputs = z->td.utf16_inputs;
 	if (z->linelen || z->line_cut) {
 		z->line[z->linelen] = '\0';
 		end_line(z);
 	}
 	flush_record(z);
 	z->st.inputs++;
-	z->started = 0;
-	z->nhead = 0;
-	z->have_odd = 0;
-	z->hi_sur = 0;
 	z->skip_lf = 0;
-	z->enc = ENC_UTF8;
 }
 
 /* Finalises every open tunnel; idempotent. */

@@ -1,32 +1,13 @@
-/* kb.c: the knowledge base reader and matchers (see kb.h, data/kb.conf). */
+/* kb.c: the knowledge base reader (lines split by common/conf) and matchers (see kb.h, data/kb.conf). */
 #include "ranking/kb.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
+#include "common/conf.h"
 #include "common/util.h"
-
-#ifndef PI_DATADIR
-#define PI_DATADIR "/usr/local/share/pinspect"
-#endif
-#ifndef PI_SRCDIR
-#define PI_SRCDIR "."
-#endif
-
-static char *trim(char *s)
-{
-	char *e;
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
 
 static int list_add(struct kb_list *l, const char *v)
 {
@@ -48,20 +29,6 @@ static void list_free(struct kb_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
-}
-
-static int set_text(char **field, const char *v)
-{
-	/* repeated keys are joined with a space */
-	size_t old = *field ? strlen(*field) : 0;
-	char *n = realloc(*field, old + strlen(v) + 2);
-	if (!n)
-		return -1;
-	if (old)
-		n[old++] = ' ';
-	strcpy(n + old, v);
-	*field = n;
-	return 0;
 }
 
 void kb_free(struct kb *kb)
@@ -86,53 +53,37 @@ void kb_free(struct kb *kb)
 
 struct kb *kb_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	struct conf c;
+	struct conf_item it;
 	struct kb *kb = NULL;
 	struct kb_entry *cur = NULL;
-	char line[KB_MAX_LINE + 2];
-	unsigned lineno = 0;
+	int r;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open the knowledge base", path);
+	if (conf_open(&c, path, KB_MAX_LINE, "the knowledge base", "[section]", err, errlen) < 0)
 		return NULL;
-	}
 	kb = calloc(1, sizeof(*kb));
 	if (!kb)
 		goto oom;
 	pi_strlcpy(kb->path, path, sizeof(kb->path));
-	while (fgets(line, sizeof(line), f)) {
-		char *s, *eq, *key, *val;
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line longer than %u bytes", path, lineno, KB_MAX_LINE);
-			goto fail;
-		}
-		s = trim(line);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *end = strchr(s, ']'), *name;
+	while ((r = conf_next(&c, &it)) > 0) {
+		char *key = it.key, *val = it.value;
+		int rc = 0;
+		if (it.kind == CONF_SECTION) {
+			char *name;
 			enum kb_kind kind;
 			struct kb_entry *nv;
-			if (!end) {
-				snprintf(err, errlen, "%s:%u: section without ']'", path, lineno);
-				goto fail;
-			}
-			*end = '\0';
-			s = trim(s + 1);
-			if (strncmp(s, "app ", 4) == 0)
-				kind = KB_APP, name = s + 4;
-			else if (strncmp(s, "tool ", 5) == 0)
-				kind = KB_TOOL, name = s + 5;
-			else if (strncmp(s, "inspection-issuer ", 18) == 0)
-				kind = KB_ISSUER, name = s + 18;
+			if ((name = conf_section_name(it.section, "app")))
+				kind = KB_APP;
+			else if ((name = conf_section_name(it.section, "tool")))
+				kind = KB_TOOL;
+			else if ((name = conf_section_name(it.section, "inspection-issuer")))
+				kind = KB_ISSUER;
 			else {
-				snprintf(err, errlen, "%s:%u: unknown section '%s' (app, tool, inspection-issuer)", path,
-				         lineno, s);
+				conf_error(&c, "unknown section '%s' (app, tool, inspection-issuer)", it.section);
 				goto fail;
 			}
 			if (kb->n >= KB_MAX_ENTRIES) {
-				snprintf(err, errlen, "%s:%u: more than %u entries", path, lineno, KB_MAX_ENTRIES);
+				conf_error(&c, "more than %u entries", KB_MAX_ENTRIES);
 				goto fail;
 			}
 			nv = realloc(kb->v, (kb->n + 1) * sizeof(*nv));
@@ -142,23 +93,10 @@ struct kb *kb_load(const char *path, char *err, size_t errlen)
 			cur = &kb->v[kb->n++];
 			memset(cur, 0, sizeof(*cur));
 			cur->kind = kind;
-			if (!(cur->name = strdup(trim(name))))
+			if (!(cur->name = strdup(name)))
 				goto oom;
 			continue;
 		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
-			goto fail;
-		}
-		if (!cur) {
-			snprintf(err, errlen, "%s:%u: '%s' before any [section]", path, lineno, s);
-			goto fail;
-		}
-		*eq = '\0';
-		key = trim(s);
-		val = trim(eq + 1);
-		int rc = 0;
 		if (strcmp(key, "domain") == 0) {
 			pi_lower(val);
 			rc = list_add(&cur->domains, val);
@@ -167,30 +105,32 @@ struct kb *kb_load(const char *path, char *err, size_t errlen)
 		} else if (strcmp(key, "match") == 0) {
 			rc = list_add(&cur->match, val);
 		} else if (strcmp(key, "platform") == 0) {
-			rc = set_text(&cur->platform, val);
+			rc = conf_join(&cur->platform, val);
 		} else if (strcmp(key, "error") == 0) {
-			rc = set_text(&cur->error, val);
+			rc = conf_join(&cur->error, val);
 		} else if (strcmp(key, "note") == 0) {
-			rc = set_text(&cur->note, val);
+			rc = conf_join(&cur->note, val);
 		} else if (strcmp(key, "source") == 0) {
-			rc = set_text(&cur->source, val);
+			rc = conf_join(&cur->source, val);
 		} else if (strcmp(key, "fix") == 0) {
-			rc = set_text(&cur->fix, val);
+			rc = conf_join(&cur->fix, val);
 		} else {
-			snprintf(err, errlen, "%s:%u: unknown key '%s'", path, lineno, key);
+			conf_error(&c, "unknown key '%s'", key);
 			goto fail;
 		}
 		if (rc < 0) {
-			snprintf(err, errlen, "%s:%u: too many values (or out of memory)", path, lineno);
+			conf_error(&c, "too many values (or out of memory)");
 			goto fail;
 		}
 	}
-	fclose(f);
+	if (r < 0)
+		goto fail;
+	conf_close(&c);
 	return kb;
 oom:
-	snprintf(err, errlen, "%s: out of memory", path);
+	conf_oom(&c);
 fail:
-	fclose(f);
+	conf_close(&c);
 	kb_free(kb);
 	return NULL;
 }
@@ -198,14 +138,7 @@ fail:
 const char *kb_default_path(void)
 {
 	static char path[1100];
-	const char *env = getenv("PINSPECT_KB");
-	if (env && *env)
-		return env;
-	snprintf(path, sizeof(path), "%s/kb.conf", PI_DATADIR);
-	if (access(path, R_OK) == 0)
-		return path;
-	snprintf(path, sizeof(path), "%s/data/kb.conf", PI_SRCDIR);
-	return path;
+	return conf_default_path("PINSPECT_KB", "kb.conf", path, sizeof(path));
 }
 
 int kb_domain_covers(const char *pattern, const char *name)
