@@ -1390,7 +1390,20 @@ struct cd_client {
 #define NAME_SLOTS (CERTDIAG_MAX_NAMES * 2)
 #define CLIENT_SLOTS (CERTDIAG_MAX_CLIENTS * 2)
 
+/* Parsed chains, by a hash of their DER: a proxy presents the same forged
+ * chain for every connection to a name, and parsing (d2i_X509 + the field
+ * extraction) is by far the costliest step per connection. Direct-mapped,
+ * bounded; a collision just parses again. */
+#define CHAIN_CACHE_SLOTS 512u
+
+struct chain_slot {
+	uint64_t hash;
+	size_t bytes;
+	struct certdiag_chain *ch;
+};
+
 struct certdiag {
+	struct chain_slot *chains;
 	const struct inspect_cas *cas;
 	const struct kb *kb;
 	const struct ja3_db *db;
@@ -1432,8 +1445,53 @@ void certdiag_free(struct certdiag *cd)
 			free(cd->clients[i]);
 	free(cd->names);
 	free(cd->clients);
+	if (cd->chains) {
+		for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++)
+			if (cd->chains[i].ch) {
+				certdiag_chain_free(cd->chains[i].ch);
+				free(cd->chains[i].ch);
+			}
+		free(cd->chains);
+	}
 	issuer_stats_free(cd->ist);
 	free(cd);
+}
+
+/* The parsed chain of these DER certificates, from the cache or parsed now
+ * (and cached). NULL if the leaf does not parse. Owned by cd. */
+static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *const *der, const size_t *len,
+                                           size_t n)
+{
+	uint64_t h = 0x51ed2701u;
+	size_t bytes = 0;
+	struct chain_slot *sl;
+	struct certdiag_chain *ch;
+	for (size_t i = 0; i < n; i++) {
+		h = pi_hash(der[i], len[i], h);
+		bytes += len[i];
+	}
+	if (!cd->chains)
+		cd->chains = calloc(CHAIN_CACHE_SLOTS, sizeof(*cd->chains));
+	sl = cd->chains ? &cd->chains[h % CHAIN_CACHE_SLOTS] : NULL;
+	if (sl && sl->ch && sl->hash == h && sl->bytes == bytes)
+		return sl->ch;
+	ch = malloc(sizeof(*ch));
+	if (!ch)
+		return NULL;
+	if (certdiag_chain_from_der(ch, der, len, n) == 0) {
+		free(ch);
+		return NULL;
+	}
+	if (!sl)
+		return ch; /* not cached: the caller cannot tell; see certdiag_observe */
+	if (sl->ch) {
+		certdiag_chain_free(sl->ch);
+		free(sl->ch);
+	}
+	sl->hash = h;
+	sl->bytes = bytes;
+	sl->ch = ch;
+	return ch;
 }
 
 const struct certdiag_stats *certdiag_stats(const struct certdiag *cd)
@@ -1631,13 +1689,8 @@ void certdiag_observe(struct certdiag *cd, const struct certdiag_conn *c)
 	if (!cd || !c || !c->name)
 		return;
 	cd->st.conns++;
-	if (c->nder && c->der && c->der_len) {
-		ch = malloc(sizeof(*ch));
-		if (ch && certdiag_chain_from_der(ch, c->der, c->der_len, c->nder) == 0) {
-			free(ch);
-			ch = NULL;
-		}
-	}
+	if (c->nder && c->der && c->der_len)
+		ch = chain_cached(cd, c->der, c->der_len, c->nder);
 	if (ch)
 		observe_chain(cd, c, ch);
 	else if (c->healthy) {
@@ -1689,7 +1742,8 @@ void certdiag_observe(struct certdiag *cd, const struct certdiag_conn *c)
 			}
 		}
 	}
-	if (ch) {
+	if (ch && !cd->chains) {
+		/* the cache could not be allocated: this chain is ours to free */
 		certdiag_chain_free(ch);
 		free(ch);
 	}
