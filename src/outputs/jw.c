@@ -105,6 +105,17 @@ static size_t escape(const char *s, size_t n, char *out, size_t outlen, FILE *f)
 	size_t o = 0;
 	char tmp[8];
 	for (size_t i = 0; i < n;) {
+		if (f) {
+			/* the common case: a run of plain printable ASCII, written at once */
+			size_t r = i;
+			while (r < n && p[r] >= 0x20 && p[r] < 0x7f && p[r] != '"' && p[r] != '\\')
+				r++;
+			if (r > i) {
+				fwrite(p + i, 1, r - i, f);
+				i = r;
+				continue;
+			}
+		}
 		size_t k = utf8_len(p + i, n - i);
 		size_t tl = 0;
 		if (k == 1 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0x7f) {
