@@ -28,7 +28,7 @@ struct flow_app {
 	enum app_kind kind;
 	uint8_t probes[2];
 	uint8_t reported;               /* the decided verdict was counted */
-	struct conn conn;
+	struct conn *conn;              /* allocated once the flow is known to carry TLS */
 	struct tls_state *tls;
 	struct dns_tcp_dir *dns;        /* [2], for DNS over TCP */
 	struct ndpi_flow_state ndpi;
@@ -87,8 +87,8 @@ static void on_tls_event(void *ctx, const struct tls_event *ev)
 {
 	struct flow_app *a = ctx;
 	/* the dissector is fed oriented: TLS_DIR_C2S is the client's side */
-	verdict_tls(&a->conn, ev->dir == TLS_DIR_C2S ? 0 : 1, ev, a->tls);
-	if (a->conn.verdict != V_NONE && !a->reported)
+	verdict_tls(a->conn, ev->dir == TLS_DIR_C2S ? 0 : 1, ev, a->tls);
+	if (a->conn->verdict != V_NONE && !a->reported)
 		report_decision(a->e, a->flow, a);
 	if (ev->type == TLS_EV_CLIENT_HELLO && a->e->ndpi && !a->ndpi.done &&
 	    ndpi_cached(a->e->ndpi, a->tls->ch.sni, &a->ndpi.res)) {
@@ -113,7 +113,8 @@ static void settle_client(struct flow *f, struct flow_app *a, int ep, const uint
 	f->client_sure = 1;
 	if (client != f->client) {
 		f->client = client;
-		conn_orient(f, &a->conn);
+		if (a->conn)
+			conn_orient(f, a->conn);
 	}
 }
 
@@ -145,22 +146,28 @@ static void hook_new(void *ctx, struct flow *f, const struct decoded *d)
 		return;
 	a->e = e;
 	a->flow = f;
-	verdict_init(&a->conn);
-	a->conn.input = (uint32_t)e->cur_input;
-	a->conn.stream = f->stream;
-	a->conn.first_frame = f->first_frame;
-	a->conn.first_ts = f->first_ts;
-	conn_orient(f, &a->conn);
 	f->app = a;
 }
 
 static void start_tls(struct engine *e, struct flow_app *a)
 {
+	struct flow *f = a->flow;
 	a->tls = calloc(1, sizeof(*a->tls));
-	if (!a->tls) {
+	a->conn = calloc(1, sizeof(*a->conn));
+	if (!a->tls || !a->conn) {
+		free(a->tls);
+		free(a->conn);
+		a->tls = NULL;
+		a->conn = NULL;
 		a->kind = APP_OTHER;
 		return;
 	}
+	verdict_init(a->conn);
+	a->conn->input = (uint32_t)e->cur_input;
+	a->conn->stream = f->stream;
+	a->conn->first_frame = f->first_frame;
+	a->conn->first_ts = f->first_ts;
+	conn_orient(f, a->conn);
 	tls_init(a->tls, on_tls_event, a, &e->caps);
 	a->kind = APP_TLS;
 }
@@ -227,11 +234,13 @@ static void hook_packet(void *ctx, struct flow *f, int dir, const struct decoded
 	struct flow_app *a = f->app;
 	if (!a)
 		return;
-	a->conn.last_ts = pkt->ts_ns;
+	if (!a->conn)
+		return; /* not (yet) TLS: nothing to decide */
+	a->conn->last_ts = pkt->ts_ns;
 	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done && d->l3 && d->l3len)
 		ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns);
-	verdict_tcp(&a->conn, dir == f->client ? 0 : 1, d->tcp_flags, d->paylen, pkt->frame, pkt->ts_ns);
-	if (a->conn.verdict != V_NONE && !a->reported)
+	verdict_tcp(a->conn, dir == f->client ? 0 : 1, d->tcp_flags, d->paylen, pkt->frame, pkt->ts_ns);
+	if (a->conn->verdict != V_NONE && !a->reported)
 		report_decision(e, f, a);
 }
 
@@ -261,7 +270,7 @@ struct conn_view {
 
 static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v)
 {
-	struct conn *c = &a->conn;
+	struct conn *c = a->conn;
 	const char *name = c->sni;
 	const char *src = c->sni[0] ? "sni" : "none";
 
@@ -304,22 +313,22 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 static void report_decision(struct engine *e, struct flow *f, struct flow_app *a)
 {
 	struct conn_view v;
-	if (a->reported || a->kind != APP_TLS || !a->conn.tls_records || a->conn.verdict == V_NONE)
+	if (a->reported || a->kind != APP_TLS || !a->conn || !a->conn->tls_records || a->conn->verdict == V_NONE)
 		return;
 	a->reported = 1;
 	conn_view_fill(e, f, a, &v);
-	if (a->conn.sport == 853)
-		edns_add(&e->edns, EDNS_DOT, a->conn.ipver, a->conn.saddr, a->conn.sport, a->conn.sni,
-		         a->conn.first_frame, e->cur_input);
-	else if (edns_is_doh_name(a->conn.sni))
-		edns_add(&e->edns, EDNS_DOH, a->conn.ipver, a->conn.saddr, a->conn.sport, a->conn.sni,
-		         a->conn.first_frame, e->cur_input);
+	if (a->conn->sport == 853)
+		edns_add(&e->edns, EDNS_DOT, a->conn->ipver, a->conn->saddr, a->conn->sport, a->conn->sni,
+		         a->conn->first_frame, e->cur_input);
+	else if (edns_is_doh_name(a->conn->sni))
+		edns_add(&e->edns, EDNS_DOH, a->conn->ipver, a->conn->saddr, a->conn->sport, a->conn->sni,
+		         a->conn->first_frame, e->cur_input);
 	e->st.tls_conns++;
-	e->st.verdicts[a->conn.verdict]++;
-	evidence_add(e->evid, &a->conn, v.key, v.source_rank, v.client, v.server, v.o.app, v.chain_text);
+	e->st.verdicts[a->conn->verdict]++;
+	evidence_add(e->evid, a->conn, v.key, v.source_rank, v.client, v.server, v.o.app, v.chain_text);
 	if (e->opts.certdiag) {
 		/* the chain (TLS <= 1.2) and who accepted or rejected it */
-		const struct conn *c = &a->conn;
+		const struct conn *c = a->conn;
 		char ca[48];
 		struct certdiag_conn cc;
 		decode_addr_str(c->ipver, c->caddr, ca, sizeof(ca));
@@ -344,11 +353,11 @@ static void hook_close(void *ctx, struct flow *f)
 	if (!a)
 		return;
 	a->flow = f;
-	if (a->kind == APP_TLS && a->conn.tls_records) {
+	if (a->kind == APP_TLS && a->conn && a->conn->tls_records) {
 		struct conn_view v;
 		if (e->ndpi)
-			ndpi_flow_done(e->ndpi, &a->ndpi, a->conn.sni);
-		verdict_finish(&a->conn);
+			ndpi_flow_done(e->ndpi, &a->ndpi, a->conn->sni);
+		verdict_finish(a->conn);
 		report_decision(e, f, a);
 		conn_view_fill(e, f, a, &v);
 		if (e->sink.on_conn)
@@ -365,6 +374,7 @@ static void hook_close(void *ctx, struct flow *f)
 		dns_tcp_dir_free(&a->dns[1]);
 		free(a->dns);
 	}
+	free(a->conn);
 	free(a);
 	f->app = NULL;
 }
@@ -618,7 +628,7 @@ void engine_conn_end(struct engine *e, struct engine_conn *c)
 const struct conn *engine_conn_state(const struct engine_conn *c)
 {
 	const struct flow_app *a = c ? c->f.app : NULL;
-	return a ? &a->conn : NULL;
+	return a ? a->conn : NULL;
 }
 
 size_t engine_open_flows(const struct engine *e)
