@@ -18,6 +18,7 @@
 #include "outputs/bypass.h"
 #include "outputs/output.h"
 #include "cmd_live.h"
+#include "proxy/cmd_proxy.h"
 #include "pipeline.h"
 #include "ranking/kb.h"
 #include "ranking/rank.h"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 	"usage: pinspect analyze [options] [FILE|DIR ...]\n"
 	"       pinspect live [-i IFACE] [-f FILTER] [-w FILE.pcapng] [-Z USER] [--no-tui] [--json]\n"
 	"       pinspect merge [-f FORMAT] [--kb FILE] RESULT.json...\n"
+	"       pinspect ca init DIR\n"
+	"       pinspect proxy --ca DIR [--listen ADDR:PORT] [--bypass FILE] [--upstream-cafile FILE] [--json]\n"
+	"       pinspect verify --ca DIR [--listen ADDR:PORT] [--timeout SECONDS] [--json] NAME...\n"
 	"       pinspect lint-cert [--platform LIST] [--json] [--at DATE] [--sni NAME] FILE.pem...\n"
 	"       pinspect --help | --version\n"
 	"\n"
@@ -516,6 +520,12 @@ int main(int argc, char **argv)
 		return cmd_merge(argc - 1, argv + 1);
 	if (strcmp(argv[1], "live") == 0)
 		return cmd_live(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ca") == 0)
+		return cmd_ca(argc - 1, argv + 1);
+	if (strcmp(argv[1], "proxy") == 0)
+		return cmd_proxy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint-cert") == 0)
 		return cmd_lint_cert(argc - 1, argv + 1);
 	fprintf(stderr, "pinspect: unknown command '%s'\n", argv[1]);
