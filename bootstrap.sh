@@ -13,7 +13,7 @@ what=${1:-demo}
 
 BUILD_DEPS="build-essential autoconf automake pkg-config libpcap-dev libndpi-dev libssl-dev
 libncurses-dev libpsl-dev libarchive-dev zlib1g-dev libjansson-dev libcsv-dev"
-TEST_DEPS="python3 openssl curl iproute2 tmux nftables clang squid-openssl mitmproxy"
+TEST_DEPS="python3 openssl curl iproute2 tmux nftables clang libclang-rt-14-dev valgrind squid-openssl mitmproxy"
 
 missing=""
 for p in $BUILD_DEPS $([ "$what" = check ] && echo "$TEST_DEPS"); do

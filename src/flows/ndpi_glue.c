@@ -129,6 +129,12 @@ void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *s
 			s->done = 1;
 		}
 	}
+	/* done without settle(): the result came from the SNI cache while the
+	 * nDPI flow was still open */
+	if (s->flow) {
+		ndpi_flow_free(s->flow);
+		s->flow = NULL;
+	}
 	if (sni && *sni && s->res.app[0]) {
 		uint64_t h;
 		struct sni_slot *sl = slot_for(n, sni, &h);
