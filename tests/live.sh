@@ -78,6 +78,8 @@ wait_exit() {
 # ---- network --------------------------------------------------------------
 ip netns add "$NSS" 2>/dev/null || skip "cannot create network namespaces (ip netns add)"
 ip netns add "$NSC" || skip "cannot create network namespaces"
+# a chroot may create namespaces it cannot enter (no shared mount of /)
+ip netns exec "$NSS" true 2>/dev/null || skip "cannot enter network namespaces (ip netns exec)"
 ip link add "$VC" netns "$NSC" type veth peer name "$VS" netns "$NSS" || skip "cannot create a veth pair"
 ip -n "$NSC" addr add $CLI/24 dev "$VC"
 ip -n "$NSS" addr add $SRV/24 dev "$VS"

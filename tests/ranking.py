@@ -444,7 +444,9 @@ def test_squid(P, docs, tmp):
                     "http_access allow localhost\nhttp_access deny all\n" % (os.getpid() % 1000, crt, key)
               + outs["squid"])
         p = run([squid, "-k", "parse", "-f", conf], timeout=60)
-        bad = [l for l in (p.stdout + p.stderr).splitlines() if re.search(r"FATAL|ERROR|WARNING|Bungled", l)]
+        # squid's own environment checks (the host's reverse DNS) are not about the config
+        bad = [l for l in (p.stdout + p.stderr).splitlines()
+               if re.search(r"FATAL|ERROR|WARNING|Bungled", l) and "rDNS test failed" not in l]
         R.check("squid -k parse accepts the squid output of %s" % name, p.returncode == 0 and not bad,
                 "exit %d: %s" % (p.returncode, "\n".join(bad) or p.stderr[-2000:]))
 

@@ -377,7 +377,7 @@ static void fold_wildcards(struct vec *v, struct evidence *e, int *removed)
 			snprintf(w->rule, sizeof(w->rule), ".%s", parent);
 			w->cat = CAT_BYPASS;
 			w->ev = c->ev;
-			char names[512] = "";
+			char names[400] = "";
 			size_t no = 0;
 			uint64_t sigs[V_COUNT] = { 0 };
 			for (size_t j = 0; j < n0; j++) {
@@ -401,7 +401,7 @@ static void fold_wildcards(struct vec *v, struct evidence *e, int *removed)
 					no += (size_t)k;
 			}
 			memcpy(w->signatures, sigs, sizeof(sigs));
-			char sig[256];
+			char sig[200];
 			sig_text(sigs, sig, sizeof(sig));
 			snprintf(w->why, sizeof(w->why),
 			         "wildcard: %u failing names under %s and no healthy name there (%s); %llu failures (%s)",

@@ -49,6 +49,7 @@ struct tally {
 	int opened;
 	int end;            /* CAP_EOF or CAP_ERROR */
 	uint64_t packets;
+	uint64_t last_frame;
 	uint64_t hash;
 };
 
@@ -62,8 +63,10 @@ static void read_all(struct cap_reader *r, struct tally *t)
 		if (pkt.caplen > PI_MAX_PACKET || pkt.caplen > pkt.wirelen)
 			abort(); /* capture.h: caplen <= wirelen, within the cap */
 		t->packets++;
-		if (pkt.frame != t->packets)
-			abort(); /* 1-based frame numbers, no gaps */
+		if (pkt.frame < t->packets || pkt.frame <= t->last_frame)
+			abort(); /* 1-based, increasing; pcapng blocks Wireshark shows as
+			            frames (custom, journal) take a number but are not packets */
+		t->last_frame = pkt.frame;
 		t->hash = (t->hash ^ pkt.ts_ns ^ (uint64_t)pkt.linktype << 32 ^ pkt.wirelen) * 1099511628211ull;
 		for (uint32_t i = 0; i < pkt.caplen; i++)
 			t->hash = (t->hash ^ pkt.data[i]) * 1099511628211ull;
