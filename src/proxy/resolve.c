@@ -24,7 +24,7 @@ struct resolve_req {
 struct resolver {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct resolve_req *todo, *todo_tail, *done;
+	struct resolve_req *queue, *queue_tail, *done;
 	size_t outstanding, max_pending;
 	int stop;
 	int efd;
@@ -88,14 +88,14 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		struct resolve_req *q;
-		while (!r->stop && !r->todo)
+		while (!r->stop && !r->queue)
 			pthread_cond_wait(&r->cv, &r->mu);
 		if (r->stop)
 			break;
-		q = r->todo;
-		r->todo = q->next;
-		if (!r->todo)
-			r->todo_tail = NULL;
+		q = r->queue;
+		r->queue = q->next;
+		if (!r->queue)
+			r->queue_tail = NULL;
 		if (q->cookie) {
 			pthread_mutex_unlock(&r->mu);
 			do_resolve(q);
@@ -175,7 +175,7 @@ void resolver_free(struct resolver *r)
 	}
 	if (!joined)
 		return; /* a thread is still inside getaddrinfo: leave r to it */
-	free_list(r->todo);
+	free_list(r->queue);
 	free_list(r->done);
 	close(r->efd);
 	pthread_cond_destroy(&r->cv);
@@ -207,11 +207,11 @@ struct resolve_req *resolver_submit(struct resolver *r, const char *host, uint16
 		return NULL;
 	}
 	r->outstanding++;
-	if (r->todo_tail)
-		r->todo_tail->next = q;
+	if (r->queue_tail)
+		r->queue_tail->next = q;
 	else
-		r->todo = q;
-	r->todo_tail = q;
+		r->queue = q;
+	r->queue_tail = q;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	return q;
