@@ -440,7 +440,8 @@ def test_squid(P, docs, tmp):
         return
     for name, (_, _, outs) in docs.items():
         conf = os.path.join(tmp, "squid-%s.conf" % name)
-        write(conf, "http_port 127.0.0.1:39%03d ssl-bump tls-cert=%s tls-key=%s generate-host-certificates=off\n"
+        write(conf, "visible_hostname pinspect-test\n"
+                    "http_port 127.0.0.1:39%03d ssl-bump tls-cert=%s tls-key=%s generate-host-certificates=off\n"
                     "http_access allow localhost\nhttp_access deny all\n" % (os.getpid() % 1000, crt, key)
               + outs["squid"])
         p = run([squid, "-k", "parse", "-f", conf], timeout=60)
