@@ -21,6 +21,7 @@
 #include "analysis/webinsights.h"
 #include "analysis/zsatunnel.h"
 #include "capture/bundle.h"
+#include "common/util.h"
 #include "fuzz.h"
 
 static struct bundle_report rep;
@@ -33,6 +34,15 @@ static int on_capture(void *ctx, const char *label, struct cap_reader *r)
 	while (cap_next(r, &pkt) == CAP_PACKET)
 		for (uint32_t i = 0; i < pkt.caplen; i++)
 			*sink += pkt.data[i];
+	return 0;
+}
+
+/* Warnings about damaged input are what the target provokes: not shown. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	pi_set_quiet(1);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "capture/capture.h"
 #include "common/limits.h"
+#include "common/util.h"
 #include "fuzz.h"
 
 struct src {
@@ -104,6 +105,15 @@ static void read_file(const uint8_t *data, size_t size, struct tally *t)
 		cap_close(r);
 	}
 	close(fd);
+}
+
+/* Warnings about damaged input are what the target provokes: not shown. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	pi_set_quiet(1);
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "common/util.h"
 #include "fuzz.h"
 #include "outputs/output.h"
 #include "pipeline.h"
@@ -34,6 +35,15 @@ static const int linktypes[] = {
 #define NLT (sizeof(linktypes) / sizeof(linktypes[0]))
 
 static FILE *devnull;
+
+/* Warnings about damaged input are what the target provokes: not shown. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	pi_set_quiet(1);
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -17,9 +17,10 @@
 # The library sources are compiled here with clang (they are listed in
 # Makefile.am's libpinspect_a_SOURCES; the readers of bundles, logs and the
 # proxy's parsers are added when present), not taken from the gcc build.
-# Work files go to $PI_FUZZ_WORK (default /tmp/pinspect-fuzz): the objects,
-# the targets and a growing working corpus per target (seeded from the
-# committed tests/fuzz/corpus/<target>/, which the run does not modify).
+# Work files go to $PI_FUZZ_WORK (default /tmp/pinspect-fuzz, locked while a
+# run uses it; --ci: a fresh temporary folder): the objects, the targets and
+# a growing working corpus per target (seeded from the committed
+# tests/fuzz/corpus/<target>/, which the run does not modify).
 #
 # A finding (crash, leak, timeout, out-of-memory) is saved as
 # tests/fuzz/regress/<target>/<kind>-<sha1>; the committed regress files
@@ -56,7 +57,25 @@ done
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-work=${PI_FUZZ_WORK:-/tmp/pinspect-fuzz}
+# A --ci run works in a folder of its own (removed afterwards unless it
+# found something), so that it never shares binaries or results with a long
+# run going on at the same time; a long run locks its folder.
+if [ -n "${PI_FUZZ_WORK:-}" ]; then
+	work=$PI_FUZZ_WORK
+elif [ "$ci" -eq 1 ]; then
+	work=$(mktemp -d "${TMPDIR:-/tmp}/pinspect-fuzz-ci.XXXXXX") || exit 2
+	trap '[ "${status:-1}" -eq 0 ] && rm -rf "$work"' EXIT
+else
+	work=/tmp/pinspect-fuzz
+fi
+mkdir -p "$work"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$work/.lock"
+	if ! flock -n 9; then
+		echo "run-fuzz.sh: another run is using $work (set PI_FUZZ_WORK to another folder)" >&2
+		exit 2
+	fi
+fi
 CC=${FUZZ_CC:-clang}
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "run-fuzz.sh: $CC not found (apt-get install clang libclang-rt-14-dev): skipped" >&2
