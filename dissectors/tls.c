@@ -29,6 +29,7 @@
 #include "dissectors/tls.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -417,26 +418,82 @@ static const uint8_t *take_body(const struct fx *x, struct cur *c, uint32_t *ble
 
 /* ---- ClientHello ---- */
 
-/* JA3 string built piecewise: hashed in full, copied into ja3_str while it fits. */
+/* JA3 string built piecewise in a local buffer, hashed once at the end (a
+ * string longer than the buffer is hashed in pieces); copied into ja3_str
+ * while it fits. */
+#define JA3_BUF 2048
+
 struct ja3b {
-	EVP_MD_CTX *md;        /* NULL once MD5 failed */
+	EVP_MD_CTX *md;        /* only for a string longer than buf */
+	int md_bad;            /* MD5 failed: no hash */
 	char *out;
 	size_t cap, len;
 	int first;             /* no value yet in the current field */
+	size_t blen;
+	char buf[JA3_BUF];
 };
+
+static EVP_MD *md5_alg;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+
+static void md5_fetch(void)
+{
+	md5_alg = EVP_MD_fetch(NULL, "MD5", NULL); /* once: a fetch per hello costs */
+}
+
+static const EVP_MD *md5(void)
+{
+	(void)pthread_once(&md5_once, md5_fetch);
+	return md5_alg ? md5_alg : EVP_md5();
+}
+
+static void ja3_spill(struct ja3b *j)
+{
+	if (j->md_bad || !j->blen)
+		return;
+	if (!j->md) {
+		j->md = EVP_MD_CTX_new();
+		if (!j->md || EVP_DigestInit_ex(j->md, md5(), NULL) != 1)
+			j->md_bad = 1;
+	}
+	if (!j->md_bad && EVP_DigestUpdate(j->md, j->buf, j->blen) != 1)
+		j->md_bad = 1;
+	j->blen = 0;
+}
 
 static void ja3_put(struct ja3b *j, const char *s, size_t n)
 {
-	if (j->md && EVP_DigestUpdate(j->md, s, n) != 1) {
-		EVP_MD_CTX_free(j->md);
-		j->md = NULL;
+	if (n > JA3_BUF - j->blen) {
+		ja3_spill(j);
+		if (n > JA3_BUF) { /* not reached: pieces are a number or a comma */
+			j->md_bad = 1;
+			return;
+		}
 	}
+	memcpy(j->buf + j->blen, s, n);
+	j->blen += n;
 	if (j->len + 1 < j->cap) {
 		size_t room = j->cap - 1 - j->len, k = n < room ? n : room;
 		memcpy(j->out + j->len, s, k);
 		j->len += k;
 		j->out[j->len] = '\0';
 	}
+}
+
+/* The MD5 of the whole string into md[16]; 0, or -1 when MD5 failed. */
+static int ja3_final(struct ja3b *j, unsigned char md[EVP_MAX_MD_SIZE])
+{
+	unsigned int mdlen = 0;
+	int ok;
+	if (!j->md && !j->md_bad)
+		ok = EVP_Digest(j->buf, j->blen, md, &mdlen, md5(), NULL) == 1;
+	else {
+		ja3_spill(j);
+		ok = !j->md_bad && EVP_DigestFinal_ex(j->md, md, &mdlen) == 1;
+	}
+	EVP_MD_CTX_free(j->md);
+	j->md = NULL;
+	return ok && mdlen == 16 ? 0 : -1;
 }
 
 static void ja3_num(struct ja3b *j, unsigned v)
@@ -448,7 +505,7 @@ static void ja3_num(struct ja3b *j, unsigned v)
 		v /= 10;
 	} while (v && i);
 	if (!j->first)
-		ja3_put(j, "-", 1);
+		t[--i] = '-';
 	j->first = 0;
 	ja3_put(j, t + i, sizeof t - i);
 }
@@ -552,11 +609,9 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 	if (cur_left(&m) && (cur_vec16(&m, &exts) != PI_OK || cur_left(&m)))
 		bad = ja3_bad = 1;
 
-	j.md = EVP_MD_CTX_new();
-	if (j.md && EVP_DigestInit_ex(j.md, EVP_md5(), NULL) != 1) {
-		EVP_MD_CTX_free(j.md);
-		j.md = NULL;
-	}
+	j.md = NULL;
+	j.md_bad = 0;
+	j.blen = 0;
 	j.out = ch->ja3_str;
 	j.cap = sizeof ch->ja3_str;
 	j.len = 0;
@@ -614,11 +669,10 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 	while (cur_u8(&list, &u) == PI_OK)
 		ja3_num(&j, u);
 
-	if (j.md && !ja3_bad) {
+	if (!ja3_bad) {
 		static const char hex[] = "0123456789abcdef";
 		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int mdlen = 0;
-		if (EVP_DigestFinal_ex(j.md, md, &mdlen) == 1 && mdlen == 16) {
+		if (ja3_final(&j, md) == 0) {
 			for (unsigned i = 0; i < 16; i++) {
 				ch->ja3[2 * i] = hex[md[i] >> 4];
 				ch->ja3[2 * i + 1] = hex[md[i] & 15];

@@ -61,12 +61,28 @@ struct engine {
 
 static void endpoint_str(int ipver, const uint8_t *addr, uint16_t port, char *buf, size_t len)
 {
-	char a[48]; /* INET6_ADDRSTRLEN */
-	decode_addr_str(ipver, addr, a, sizeof(a));
-	if (ipver == 6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
+	char a[64], *o; /* address (INET6_ADDRSTRLEN), brackets, port */
+	char p[6];
+	size_t n, k = sizeof(p);
+	decode_addr_str(ipver, addr, a + 1, 48);
+	n = strlen(a + 1);
+	if (ipver == 6) {
+		a[0] = '[';
+		a[++n] = ']';
+		o = a;
+		n++;
+	} else {
+		o = a + 1;
+	}
+	do {
+		p[--k] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port);
+	o[n++] = ':';
+	memcpy(o + n, p + k, sizeof(p) - k);
+	n += sizeof(p) - k;
+	o[n] = '\0';
+	pi_strlcpy(buf, o, len);
 }
 
 /* Orient the connection record along the flow's current client. */

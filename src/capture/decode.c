@@ -916,6 +916,22 @@ void decode_addr_str(int ipver, const uint8_t *a, char *buf, size_t buflen)
 {
 	if (!buflen)
 		return;
+	if (ipver != 6 && buflen >= 16) {
+		/* dotted quad by hand: one per connection end, often */
+		char *o = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a[i];
+			if (i)
+				*o++ = '.';
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+		*o = '\0';
+		return;
+	}
 	if (!inet_ntop(ipver == 6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)buflen))
 		pi_strlcpy(buf, "?", buflen);
 }

@@ -21,7 +21,7 @@
 
 void json_begin(struct out_ctx *o)
 {
-	jw_init(&o->jw, o->f, o->pretty);
+	jw_init_buffered(&o->jw, o->f, o->pretty);
 	jw_obj_open(&o->jw);
 	jw_kstr(&o->jw, "schema", "pinspect/1");
 	jw_kstr(&o->jw, "generator", o->version);
@@ -352,6 +352,7 @@ void json_end(struct out_ctx *o, struct engine *e)
 	jw_obj_close(w);
 	write_limits(w, e);
 	jw_obj_close(w);
+	jw_release(w);
 	if (!o->pretty)
 		fputc('\n', o->f);
 }

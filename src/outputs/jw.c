@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void jw_init(struct jw *w, FILE *f, int pretty)
@@ -13,13 +14,67 @@ void jw_init(struct jw *w, FILE *f, int pretty)
 	w->first[0] = 1;
 }
 
+/* A writer that gathers its output in a buffer of its own and hands it to
+ * the FILE in large blocks: for long streamed documents. Nothing else may
+ * write to f until jw_flush(); without memory it writes straight to f. */
+void jw_init_buffered(struct jw *w, FILE *f, int pretty)
+{
+	jw_init(w, f, pretty);
+	w->buf = malloc(JW_BUF_SIZE);
+}
+
+void jw_flush(struct jw *w)
+{
+	if (w->buf && w->blen) {
+		fwrite(w->buf, 1, w->blen, w->f);
+		w->blen = 0;
+	}
+}
+
+void jw_release(struct jw *w)
+{
+	jw_flush(w);
+	free(w->buf);
+	w->buf = NULL;
+}
+
+static void out(struct jw *w, const void *p, size_t n)
+{
+	if (!w->buf) {
+		fwrite(p, 1, n, w->f);
+		return;
+	}
+	if (JW_BUF_SIZE - w->blen < n) {
+		jw_flush(w);
+		if (n > JW_BUF_SIZE) {
+			fwrite(p, 1, n, w->f);
+			return;
+		}
+	}
+	memcpy(w->buf + w->blen, p, n);
+	w->blen += n;
+}
+
+static void out_c(struct jw *w, char c)
+{
+	if (w->buf && w->blen < JW_BUF_SIZE)
+		w->buf[w->blen++] = c;
+	else
+		out(w, &c, 1);
+}
+
+static void out_s(struct jw *w, const char *s)
+{
+	out(w, s, strlen(s));
+}
+
 static void indent(struct jw *w)
 {
 	if (!w->pretty)
 		return;
-	fputc('\n', w->f);
+	out_c(w, '\n');
 	for (int i = 0; i < w->depth; i++)
-		fputs("  ", w->f);
+		out(w, "  ", 2);
 }
 
 /* Before a value or key at the current level: comma and indentation.
@@ -32,7 +87,7 @@ static void pre_value(struct jw *w)
 	}
 	if (w->depth > 0) {
 		if (!w->first[w->depth])
-			fputc(',', w->f);
+			out_c(w, ',');
 		w->first[w->depth] = 0;
 		indent(w);
 	}
@@ -41,7 +96,7 @@ static void pre_value(struct jw *w)
 static void open_(struct jw *w, char c)
 {
 	pre_value(w);
-	fputc(c, w->f);
+	out_c(w, c);
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->depth++;
 	w->first[w->depth] = 1;
@@ -54,9 +109,9 @@ static void close_(struct jw *w, char c)
 		w->depth--;
 	if (!empty)
 		indent(w);
-	fputc(c, w->f);
+	out_c(w, c);
 	if (w->depth == 0 && w->pretty)
-		fputc('\n', w->f);
+		out_c(w, '\n');
 }
 
 void jw_obj_open(struct jw *w) { open_(w, '{'); }
@@ -97,8 +152,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Escape n bytes into out (JSON string body). Returns bytes written. */
-static size_t escape(const char *s, size_t n, char *out, size_t outlen, FILE *f)
+/* Escape n bytes into out (JSON string body), or to the writer w. Returns
+ * bytes written to out. */
+static size_t escape(const char *s, size_t n, char *outb, size_t outlen, struct jw *f)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
@@ -111,7 +167,7 @@ static size_t escape(const char *s, size_t n, char *out, size_t outlen, FILE *f)
 			while (r < n && p[r] >= 0x20 && p[r] < 0x7f && p[r] != '"' && p[r] != '\\')
 				r++;
 			if (r > i) {
-				fwrite(p + i, 1, r - i, f);
+				out(f, p + i, r - i);
 				i = r;
 				continue;
 			}
@@ -125,9 +181,9 @@ static size_t escape(const char *s, size_t n, char *out, size_t outlen, FILE *f)
 			tmp[tl++] = (char)p[i];
 		} else if (k > 1) {
 			if (f)
-				fwrite(p + i, 1, k, f);
+				out(f, p + i, k);
 			else if (o + k < outlen) {
-				memcpy(out + o, p + i, k);
+				memcpy(outb + o, p + i, k);
 				o += k;
 			}
 			i += k;
@@ -141,15 +197,15 @@ static size_t escape(const char *s, size_t n, char *out, size_t outlen, FILE *f)
 			tmp[tl++] = hex[p[i] & 15];
 		}
 		if (f)
-			fwrite(tmp, 1, tl, f);
+			out(f, tmp, tl);
 		else if (o + tl < outlen) {
-			memcpy(out + o, tmp, tl);
+			memcpy(outb + o, tmp, tl);
 			o += tl;
 		}
 		i++;
 	}
 	if (!f && outlen)
-		out[o < outlen ? o : outlen - 1] = '\0';
+		outb[o < outlen ? o : outlen - 1] = '\0';
 	return o;
 }
 
@@ -158,21 +214,43 @@ size_t pi_escape_text(const char *s, char *out, size_t outlen)
 	return escape(s, strlen(s), out, outlen, NULL);
 }
 
+/* 1 if s[0..n) needs no escaping. */
+static int plain(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
+			return 0;
+	return 1;
+}
+
 void jw_key(struct jw *w, const char *key)
 {
+	size_t n = strlen(key);
 	pre_value(w);
-	fputc('"', w->f);
-	escape(key, strlen(key), NULL, 0, w->f);
-	fputs(w->pretty ? "\": " : "\":", w->f);
+	if (n < 64 && plain(key, n)) {
+		/* keys are short literals: "key": in one piece */
+		char b[72];
+		b[0] = '"';
+		memcpy(b + 1, key, n);
+		b[n + 1] = '"';
+		b[n + 2] = ':';
+		b[n + 3] = ' ';
+		out(w, b, n + (w->pretty ? 4 : 3));
+	} else {
+		out_c(w, '"');
+		escape(key, n, NULL, 0, w);
+		out_s(w, w->pretty ? "\": " : "\":");
+	}
 	w->after_key = 1;
 }
 
 void jw_strn(struct jw *w, const char *s, size_t n)
 {
 	pre_value(w);
-	fputc('"', w->f);
-	escape(s, n, NULL, 0, w->f);
-	fputc('"', w->f);
+	out_c(w, '"');
+	escape(s, n, NULL, 0, w);
+	out_c(w, '"');
 }
 
 void jw_str(struct jw *w, const char *s)
@@ -184,43 +262,64 @@ void jw_str(struct jw *w, const char *s)
 	jw_strn(w, s, strlen(s));
 }
 
+/* Decimal digits of v, without printf. */
+static void put_u64(struct jw *w, uint64_t v, int neg)
+{
+	char b[24];
+	size_t i = sizeof(b);
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		b[--i] = '-';
+	out(w, b + i, sizeof(b) - i);
+}
+
 void jw_int(struct jw *w, int64_t v)
 {
 	pre_value(w);
-	fprintf(w->f, "%" PRId64, v);
+	put_u64(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void jw_uint(struct jw *w, uint64_t v)
 {
 	pre_value(w);
-	fprintf(w->f, "%" PRIu64, v);
+	put_u64(w, v, 0);
 }
 
 void jw_double(struct jw *w, double v, int decimals)
 {
 	pre_value(w);
-	if (!isfinite(v))
-		fputs("null", w->f);
-	else
-		fprintf(w->f, "%.*f", decimals, v);
+	if (!isfinite(v)) {
+		out_s(w, "null");
+	} else {
+		char b[64];
+		int k = snprintf(b, sizeof(b), "%.*f", decimals, v);
+		if (k > 0)
+			out(w, b, (size_t)k < sizeof(b) ? (size_t)k : sizeof(b) - 1);
+	}
 }
 
 void jw_bool(struct jw *w, int v)
 {
 	pre_value(w);
-	fputs(v ? "true" : "false", w->f);
+	if (v)
+		out(w, "true", 4);
+	else
+		out(w, "false", 5);
 }
 
 void jw_null(struct jw *w)
 {
 	pre_value(w);
-	fputs("null", w->f);
+	out(w, "null", 4);
 }
 
 void jw_raw(struct jw *w, const char *json)
 {
 	pre_value(w);
-	fputs(json, w->f);
+	out_s(w, json);
 }
 
 void jw_kstr(struct jw *w, const char *key, const char *s) { jw_key(w, key); jw_str(w, s); }

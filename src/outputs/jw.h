@@ -18,9 +18,16 @@ struct jw {
 	uint8_t first[JW_MAX_DEPTH]; /* no element written yet at this level */
 	int pretty;
 	int after_key;  /* a key was written: the value follows without a comma */
+	char *buf;      /* jw_init_buffered: output gathered here, then f */
+	size_t blen;
 };
 
+#define JW_BUF_SIZE (256u * 1024u)
+
 void jw_init(struct jw *w, FILE *f, int pretty);
+void jw_init_buffered(struct jw *w, FILE *f, int pretty);
+void jw_flush(struct jw *w);    /* hand the buffered output to the FILE */
+void jw_release(struct jw *w);  /* flush and free the buffer */
 void jw_obj_open(struct jw *w);
 void jw_obj_close(struct jw *w);
 void jw_arr_open(struct jw *w);
