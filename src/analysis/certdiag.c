@@ -255,11 +255,22 @@ struct istat {
 
 #define DOMSET_SLOTS (CERTDIAG_MAX_DOMAINS * 2)
 
+/* The registrable domain's hash of recent names (libpsl is the cost of a
+ * connection otherwise): direct-mapped, exact by name. */
+#define REGDOM_CACHE 1024u
+#define REGDOM_NAME 96u
+
+struct regdom_memo {
+	uint64_t dh;
+	char name[REGDOM_NAME]; /* "" = empty slot */
+};
+
 struct issuer_stats {
 	struct istat *v;
 	size_t n;
 	uint64_t *domset;       /* open addressing, 0 = empty */
 	size_t ndomains;
+	struct regdom_memo *memo; /* REGDOM_CACHE, allocated on first use */
 };
 
 struct issuer_stats *issuer_stats_new(void)
@@ -282,6 +293,7 @@ void issuer_stats_free(struct issuer_stats *st)
 		return;
 	free(st->v);
 	free(st->domset);
+	free(st->memo);
 	free(st);
 }
 
@@ -342,13 +354,32 @@ static void domset_add(struct issuer_stats *st, uint64_t h)
 	}
 }
 
+/* regdom_hash through the memo. */
+static uint64_t regdom_hash_memo(struct issuer_stats *st, const char *name)
+{
+	size_t n = strlen(name);
+	struct regdom_memo *m;
+	if (n == 0 || n >= REGDOM_NAME)
+		return regdom_hash(name);
+	if (!st->memo)
+		st->memo = calloc(REGDOM_CACHE, sizeof(*st->memo));
+	if (!st->memo)
+		return regdom_hash(name);
+	m = &st->memo[pi_hash(name, n, 0x72656764) & (REGDOM_CACHE - 1)];
+	if (strcmp(m->name, name) != 0) {
+		m->dh = regdom_hash(name);
+		memcpy(m->name, name, n + 1);
+	}
+	return m->dh;
+}
+
 void issuer_stats_add(struct issuer_stats *st, const struct cert_info *leaf, const char *name)
 {
 	uint64_t key, dh, sh;
 	struct istat *s;
 	if (!st || !leaf || !name || is_ip_text(name))
 		return; /* an address is no domain: it would inflate the count */
-	dh = regdom_hash(name);
+	dh = regdom_hash_memo(st, name);
 	if (!dh)
 		return;
 	domset_add(st, dh);
@@ -1396,10 +1427,22 @@ struct cd_client {
  * bounded; a collision just parses again. */
 #define CHAIN_CACHE_SLOTS 512u
 
+/* A cached chain with what depends on it alone: how it intercepts (the
+ * CAs and the kb do not change during a run) and, for the last SNI it was
+ * linted for, the findings when none of them depends on the time (every
+ * certificate valid then; cert_lint uses the time for validity only). */
 struct chain_slot {
 	uint64_t hash;
 	size_t bytes;
 	struct certdiag_chain *ch;
+	int have_how;
+	enum icpt_how how;
+	char label[160];
+	uint64_t ikey;
+	int have_lint;
+	char lint_sni[256];
+	struct lint_finding *lint;
+	int nlint;
 };
 
 struct certdiag {
@@ -1446,11 +1489,13 @@ void certdiag_free(struct certdiag *cd)
 	free(cd->names);
 	free(cd->clients);
 	if (cd->chains) {
-		for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++)
+		for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++) {
 			if (cd->chains[i].ch) {
 				certdiag_chain_free(cd->chains[i].ch);
 				free(cd->chains[i].ch);
 			}
+			free(cd->chains[i].lint);
+		}
 		free(cd->chains);
 	}
 	issuer_stats_free(cd->ist);
@@ -1460,7 +1505,7 @@ void certdiag_free(struct certdiag *cd)
 /* The parsed chain of these DER certificates, from the cache or parsed now
  * (and cached). NULL if the leaf does not parse. Owned by cd. */
 static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *const *der, const size_t *len,
-                                           size_t n)
+                                           size_t n, struct chain_slot **slot)
 {
 	uint64_t h = 0x51ed2701u;
 	size_t bytes = 0;
@@ -1473,8 +1518,11 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 	if (!cd->chains)
 		cd->chains = calloc(CHAIN_CACHE_SLOTS, sizeof(*cd->chains));
 	sl = cd->chains ? &cd->chains[h % CHAIN_CACHE_SLOTS] : NULL;
-	if (sl && sl->ch && sl->hash == h && sl->bytes == bytes)
+	*slot = NULL;
+	if (sl && sl->ch && sl->hash == h && sl->bytes == bytes) {
+		*slot = sl;
 		return sl->ch;
+	}
 	ch = malloc(sizeof(*ch));
 	if (!ch)
 		return NULL;
@@ -1488,9 +1536,12 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 		certdiag_chain_free(sl->ch);
 		free(sl->ch);
 	}
+	free(sl->lint);
+	memset(sl, 0, sizeof(*sl));
 	sl->hash = h;
 	sl->bytes = bytes;
 	sl->ch = ch;
+	*slot = sl;
 	return ch;
 }
 
@@ -1600,27 +1651,74 @@ static struct cd_client *client_add(struct certdiag *cd, uint64_t key)
 
 #define CD_MAX_FINDINGS 64
 
-static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, struct certdiag_chain *ch)
+/* 1 if every certificate of ch is valid at ts (or ts is 0): the lint
+ * findings do not depend on the time then. */
+static int chain_valid_at(const struct certdiag_chain *ch, int64_t ts)
+{
+	if (!ts)
+		return 1;
+	for (size_t i = 0; i < ch->n; i++) {
+		if (ch->ci[i].not_after && ts > ch->ci[i].not_after)
+			return 0;
+		if (ch->ci[i].not_before && ts < ch->ci[i].not_before)
+			return 0;
+	}
+	return 1;
+}
+
+static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, struct certdiag_chain *ch,
+                          struct chain_slot *sl)
 {
 	const char *sni = c->sni && *c->sni ? c->sni : NULL;
 	const char *asked = sni ? sni : c->name;
 	char label[160];
 	enum icpt_how how;
-	uint64_t ikey = issuer_key(&ch->ci[0]);
+	uint64_t ikey;
 	uint64_t nameh = str_hash(c->name, 11);
-	struct lint_finding f[CD_MAX_FINDINGS];
-	int k;
+	struct lint_finding fbuf[CD_MAX_FINDINGS];
+	const struct lint_finding *f = fbuf;
+	int k, timeless = chain_valid_at(ch, c->ts);
 
 	cd->st.chains++;
 	issuer_stats_add(cd->ist, &ch->ci[0], asked);
 	/* the CA and the kb now; the heuristic when asked (it grows) */
-	how = certdiag_chain_interception(cd->cas, cd->kb, NULL, ch, NULL, label, sizeof(label));
+	if (sl && sl->have_how) {
+		how = sl->how;
+		memcpy(label, sl->label, sizeof(label));
+		ikey = sl->ikey;
+	} else {
+		how = certdiag_chain_interception(cd->cas, cd->kb, NULL, ch, NULL, label, sizeof(label));
+		ikey = issuer_key(&ch->ci[0]);
+		if (sl) {
+			sl->have_how = 1;
+			sl->how = how;
+			memcpy(sl->label, label, sizeof(label));
+			sl->ikey = ikey;
+		}
+	}
 	if (how != ICPT_NONE)
 		cd->st.interception_chains++;
 
-	k = cert_lint_chain(ch->ci, ch->n, c->ts, sni, LINT_ALL, cd->cas, f, CD_MAX_FINDINGS);
-	if (k > CD_MAX_FINDINGS)
-		k = CD_MAX_FINDINGS;
+	if (sl && sl->have_lint && timeless && strcmp(sl->lint_sni, sni ? sni : "") == 0) {
+		f = sl->lint;
+		k = sl->nlint;
+	} else {
+		k = cert_lint_chain(ch->ci, ch->n, c->ts, sni, LINT_ALL, cd->cas, fbuf, CD_MAX_FINDINGS);
+		if (k > CD_MAX_FINDINGS)
+			k = CD_MAX_FINDINGS;
+		if (sl && timeless && strlen(sni ? sni : "") < sizeof(sl->lint_sni)) {
+			struct lint_finding *copy = k ? malloc((size_t)k * sizeof(*copy)) : NULL;
+			if (copy || !k) {
+				if (k)
+					memcpy(copy, fbuf, (size_t)k * sizeof(*copy));
+				free(sl->lint);
+				sl->lint = copy;
+				sl->nlint = k;
+				sl->have_lint = 1;
+				pi_strlcpy(sl->lint_sni, sni ? sni : "", sizeof(sl->lint_sni));
+			}
+		}
+	}
 	if (c->healthy) {
 		struct cd_client *cl = client_add(cd, client_key(c->client, c->ja3));
 		uint64_t broken = 0;
@@ -1686,13 +1784,14 @@ static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, st
 void certdiag_observe(struct certdiag *cd, const struct certdiag_conn *c)
 {
 	struct certdiag_chain *ch = NULL;
+	struct chain_slot *sl = NULL;
 	if (!cd || !c || !c->name)
 		return;
 	cd->st.conns++;
 	if (c->nder && c->der && c->der_len)
-		ch = chain_cached(cd, c->der, c->der_len, c->nder);
+		ch = chain_cached(cd, c->der, c->der_len, c->nder, &sl);
 	if (ch)
-		observe_chain(cd, c, ch);
+		observe_chain(cd, c, ch, sl);
 	else if (c->healthy) {
 		/* no visible chain (TLS 1.3): only "completed a handshake" */
 		struct cd_client *cl = client_add(cd, client_key(c->client, c->ja3));

@@ -75,14 +75,34 @@ void pi_set_quiet(int quiet)
 
 uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 {
+	/* 8 bytes a step (a multiply-rotate mix in the manner of MurmurHash3's
+	 * 64-bit block step), the tail zero-padded, then a full avalanche: DER
+	 * chains of kilobytes are hashed per connection. */
 	const uint8_t *p = data;
-	uint64_t h = 1469598103934665603ull ^ seed;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
+	uint64_t h = 1469598103934665603ull ^ seed ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull);
+	uint64_t k;
+	while (len >= 8) {
+		memcpy(&k, p, 8);
+		k *= 0x87c37b91114253d5ull;
+		k = (k << 31) | (k >> 33);
+		k *= 0x4cf5ad432745937full;
+		h ^= k;
+		h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
+		p += 8;
+		len -= 8;
+	}
+	if (len) {
+		k = 0;
+		memcpy(&k, p, len);
+		k *= 0x87c37b91114253d5ull;
+		k = (k << 31) | (k >> 33);
+		k *= 0x4cf5ad432745937full;
+		h ^= k;
 	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h;
 }
