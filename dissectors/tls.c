@@ -110,8 +110,12 @@ static void raise_anomaly(const struct fx *x, enum tls_anomaly a)
 
 /* ---- buffers ---- */
 
-static void dir_free_bufs(struct tls_dir *d)
+/* Buffers of all flows together stay within PI_TLS_HS_BUDGET: caps->tls_hs_held
+ * counts their bytes (caps may be NULL: no budget). */
+static void dir_free_bufs(struct tls_state *st, struct tls_dir *d)
 {
+	if (st->caps)
+		st->caps->tls_hs_held -= (uint64_t)d->body_cap + d->hs_cap;
 	free(d->body);
 	d->body = NULL;
 	d->body_cap = 0;
@@ -125,7 +129,7 @@ static void dir_free_bufs(struct tls_dir *d)
 
 /* Grow *buf to hold need bytes (rounded up to 1 KiB, never past limit).
  * Returns 0, or -1 if out of memory (the buffer is unchanged). */
-static int reserve(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t limit)
+static int reserve(struct pi_caps *caps, uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t limit)
 {
 	uint32_t want;
 	uint8_t *n;
@@ -134,9 +138,18 @@ static int reserve(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t limit)
 	want = (need + 1023u) & ~1023u;
 	if (want > limit)
 		want = need;
-	n = realloc(*buf, want);
-	if (!n)
+	if (caps && caps->tls_hs_held + (want - *cap) > PI_TLS_HS_BUDGET) {
+		caps->tls_budget_hits++; /* all flows together hold the budget */
 		return -1;
+	}
+	n = realloc(*buf, want);
+	if (!n) {
+		if (caps)
+			caps->alloc_failures++;
+		return -1;
+	}
+	if (caps)
+		caps->tls_hs_held += want - *cap;
 	*buf = n;
 	*cap = want;
 	return 0;
@@ -259,7 +272,7 @@ static void lose_sync(const struct fx *x, enum tls_anomaly a)
 static void set_not_tls(const struct fx *x)
 {
 	x->d->not_tls = 1;
-	dir_free_bufs(x->d);
+	dir_free_bufs(x->st, x->d);
 	emit_simple(x, TLS_EV_NOT_TLS);
 }
 
@@ -393,7 +406,7 @@ static const uint8_t *take_body(const struct fx *x, struct cur *c, uint32_t *ble
 		*blen = n;
 		return p;
 	}
-	if (reserve(&d->body, &d->body_cap, d->body_have + d->rec_left, TLS_MAX_RECORD) != 0) {
+	if (reserve(x->st->caps, &d->body, &d->body_cap, d->body_have + d->rec_left, TLS_MAX_RECORD) != 0) {
 		/* out of memory: the content of this record is lost */
 		d->skip_body = 1;
 		d->rec_ev = 0;
@@ -426,8 +439,9 @@ static const uint8_t *take_body(const struct fx *x, struct cur *c, uint32_t *ble
 struct ja3b {
 	EVP_MD_CTX *md;        /* only for a string longer than buf */
 	int md_bad;            /* MD5 failed: no hash */
-	char *out;
-	size_t cap, len;
+	char *out;             /* ja3_str */
+	size_t cap;
+	int copied;            /* out holds the string's start */
 	int first;             /* no value yet in the current field */
 	size_t blen;
 	char buf[JA3_BUF];
@@ -447,8 +461,22 @@ static const EVP_MD *md5(void)
 	return md5_alg ? md5_alg : EVP_md5();
 }
 
+/* ja3_str keeps the start of the string, up to its size: copied from the
+ * buffer's first fill. */
+static void ja3_copy_out(struct ja3b *j)
+{
+	size_t k;
+	if (j->copied || !j->cap)
+		return;
+	k = j->blen < j->cap - 1 ? j->blen : j->cap - 1;
+	memcpy(j->out, j->buf, k);
+	j->out[k] = '\0';
+	j->copied = 1;
+}
+
 static void ja3_spill(struct ja3b *j)
 {
+	ja3_copy_out(j);
 	if (j->md_bad || !j->blen)
 		return;
 	if (!j->md) {
@@ -470,24 +498,21 @@ static void ja3_put(struct ja3b *j, const char *s, size_t n)
 			return;
 		}
 	}
-	memcpy(j->buf + j->blen, s, n);
+	for (size_t i = 0; i < n; i++)
+		j->buf[j->blen + i] = s[i];
 	j->blen += n;
-	if (j->len + 1 < j->cap) {
-		size_t room = j->cap - 1 - j->len, k = n < room ? n : room;
-		memcpy(j->out + j->len, s, k);
-		j->len += k;
-		j->out[j->len] = '\0';
-	}
 }
 
-/* The MD5 of the whole string into md[16]; 0, or -1 when MD5 failed. */
+/* The MD5 of the whole string into md[16]; 0, or -1 when MD5 failed.
+ * ja3_str gets the string's start. */
 static int ja3_final(struct ja3b *j, unsigned char md[EVP_MAX_MD_SIZE])
 {
 	unsigned int mdlen = 0;
 	int ok;
-	if (!j->md && !j->md_bad)
+	if (!j->md && !j->md_bad) {
 		ok = EVP_Digest(j->buf, j->blen, md, &mdlen, md5(), NULL) == 1;
-	else {
+		ja3_copy_out(j);
+	} else {
 		ja3_spill(j);
 		ok = !j->md_bad && EVP_DigestFinal_ex(j->md, md, &mdlen) == 1;
 	}
@@ -614,7 +639,7 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 	j.blen = 0;
 	j.out = ch->ja3_str;
 	j.cap = sizeof ch->ja3_str;
-	j.len = 0;
+	j.copied = 0;
 	j.first = 1;
 	ja3_num(&j, ch->legacy_version);
 	ja3_field(&j);
@@ -778,7 +803,7 @@ static void sslv2_server_hello(const struct fx *x, const uint8_t *body, uint32_t
 	}
 	st->d[TLS_DIR_C2S].not_tls = 1;
 	st->d[TLS_DIR_S2C].not_tls = 1;
-	dir_free_bufs(&st->d[TLS_DIR_C2S]);
+	dir_free_bufs(st, &st->d[TLS_DIR_C2S]);
 }
 
 /* ---- ServerHello ---- */
@@ -844,7 +869,7 @@ static void server_hello(const struct fx *x, struct cur m)
 			/* the client's partial state is useless now (its buffers
 			 * go at the end of a plaintext record in progress) */
 			if (c->hdr_have < 5)
-				dir_free_bufs(c);
+				dir_free_bufs(st, c);
 		}
 	}
 	ev_init(x, &ev, TLS_EV_SERVER_HELLO);
@@ -996,7 +1021,7 @@ static void hs_append(const struct fx *x, struct cur *c)
 		n = 4u - d->hs_have;
 		if (n > cur_left(c))
 			n = (uint32_t)cur_left(c);
-		if (reserve(&d->hs, &d->hs_cap, 4, PI_TLS_MAX_HS_MSG) != 0 ||
+		if (reserve(x->st->caps, &d->hs, &d->hs_cap, 4, PI_TLS_MAX_HS_MSG) != 0 ||
 		    cur_bytes(c, n, &p) != PI_OK) {
 			d->hs_have = 0;
 			d->hs_lost = 1;
@@ -1012,7 +1037,7 @@ static void hs_append(const struct fx *x, struct cur *c)
 	(void)cur_u24(&h, &len);
 	total = len + 4u;
 	if (len > PI_TLS_MAX_HS_MSG - 4 ||
-	    reserve(&d->hs, &d->hs_cap, total, PI_TLS_MAX_HS_MSG) != 0) {
+	    reserve(x->st->caps, &d->hs, &d->hs_cap, total, PI_TLS_MAX_HS_MSG) != 0) {
 		too_big(x);
 		d->hs_skip = total - d->hs_have;
 		d->hs_have = 0;
@@ -1207,7 +1232,7 @@ static void finish_record(const struct fx *x, const uint8_t *body, uint32_t blen
 		}
 	}
 	if ((d->encrypted || d->not_tls) && (d->body || d->hs))
-		dir_free_bufs(d);
+		dir_free_bufs(st, d);
 }
 
 /* ---- entry points ---- */
@@ -1324,8 +1349,8 @@ void tls_free(struct tls_state *st)
 {
 	if (!st)
 		return;
-	dir_free_bufs(&st->d[0]);
-	dir_free_bufs(&st->d[1]);
+	dir_free_bufs(st, &st->d[0]);
+	dir_free_bufs(st, &st->d[1]);
 	free(st->certs.der);
 	st->certs.der = NULL;
 	st->certs.kept = 0;

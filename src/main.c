@@ -35,7 +35,8 @@ enum {
 	EXIT_OK = 0,          /* every input read whole */
 	EXIT_USAGE = 2,       /* bad command line */
 	EXIT_UNREADABLE = 3,  /* an input could not be read at all (the rest was analysed) */
-	EXIT_PARTIAL = 4,     /* an input was damaged or cut: analysed up to the damage */
+	EXIT_PARTIAL = 4,     /* an input was damaged or cut: analysed up to the damage;
+	                       * or memory ran out: data lost (limits.alloc_failures) */
 	EXIT_INTERNAL = 5,    /* out of memory, cannot write output */
 };
 
@@ -384,6 +385,15 @@ static int cmd_analyze(int argc, char **argv)
 		}
 		engine_finish(base);
 		ropts.baseline = engine_evidence(base);
+		{
+			uint64_t nf = engine_caps(base)->alloc_failures + evidence_alloc_failures(engine_evidence(base));
+			if (nf) {
+				pi_warn("baseline: out of memory: %llu allocations failed, the baseline is partial",
+				        (unsigned long long)nf);
+				if (worst != EXIT_INTERNAL)
+					worst = EXIT_PARTIAL;
+			}
+		}
 	}
 	out.ropts = &ropts;
 	if (annotate) {
@@ -403,6 +413,7 @@ static int cmd_analyze(int argc, char **argv)
 	}
 
 	struct conn_sink sink = { NULL, analyze_conn, &as };
+	eo.async_sink = 1; /* the output and the evidence on a second core */
 	struct engine *e = engine_new(&eo, &sink);
 	if (!e) {
 		fprintf(stderr, "pinspect: out of memory\n");
@@ -456,6 +467,16 @@ static int cmd_analyze(int argc, char **argv)
 	out.logs = &logs;
 	engine_finish(e);
 	out_end(&out, e);
+	{
+		uint64_t nf = out_alloc_failures(&out, e);
+		if (nf) {
+			/* data was lost: never a silently partial result */
+			pi_warn("out of memory: %llu allocations failed, the result is partial (see limits)",
+			        (unsigned long long)nf);
+			if (worst != EXIT_INTERNAL)
+				worst = EXIT_PARTIAL;
+		}
+	}
 	if (as.annot) {
 		char err[512];
 		if (annot_write(as.annot, files.v[0], annotate, err, sizeof(err)) < 0) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "analysis/certdiag.h"
+#include "conn_queue.h"
 #include "analysis/dnsmap.h"
 #include "analysis/edns.h"
 #include "capture/decode.h"
@@ -46,9 +47,10 @@ struct engine {
 	struct evidence *evid;
 	struct edns edns;
 	struct pi_caps caps;
+	struct conn_queue *cq;          /* opts.async_sink: the sinks' thread */
 	struct engine_stats st;
-	struct input_info *inputs;
-	size_t ninputs;
+	struct input_info *inputs;     /* grown on demand, up to PI_MAX_INPUTS */
+	size_t ninputs, cap_inputs;
 	int cur_input;
 	uint64_t proxy_streams;
 	/* progress */
@@ -97,6 +99,9 @@ static void conn_orient(struct flow *f, struct conn *c)
 
 /* ---- TLS events -------------------------------------------------------- */
 
+struct conn_view;
+static int report_decision_v(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v,
+                             unsigned also);
 static void report_decision(struct engine *e, struct flow *f, struct flow_app *a);
 
 static void on_tls_event(void *ctx, const struct tls_event *ev)
@@ -158,8 +163,10 @@ static void hook_new(void *ctx, struct flow *f, const struct decoded *d)
 	struct engine *e = ctx;
 	struct flow_app *a = calloc(1, sizeof(*a));
 	(void)d;
-	if (!a)
+	if (!a) {
+		e->caps.alloc_failures++; /* the flow's data will not be analysed */
 		return;
+	}
 	a->e = e;
 	a->flow = f;
 	f->app = a;
@@ -176,6 +183,7 @@ static void start_tls(struct engine *e, struct flow_app *a)
 		a->tls = NULL;
 		a->conn = NULL;
 		a->kind = APP_OTHER;
+		e->caps.alloc_failures++; /* a TLS connection not analysed */
 		return;
 	}
 	verdict_init(a->conn);
@@ -211,6 +219,8 @@ static void hook_data(void *ctx, struct flow *f, int dir, const uint8_t *data, s
 		} else if (dns_probe_tcp_ports(f->port[0], f->port[1])) {
 			a->dns = calloc(2, sizeof(*a->dns));
 			a->kind = a->dns ? APP_DNS : APP_OTHER;
+			if (!a->dns)
+				e->caps.alloc_failures++;
 		} else if (pr == PI_INVALID) {
 			a->kind = APP_OTHER;
 		} else {
@@ -329,10 +339,92 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 static void report_decision(struct engine *e, struct flow *f, struct flow_app *a)
 {
 	struct conn_view v;
-	if (a->reported || a->kind != APP_TLS || !a->conn || !a->conn->tls_records || a->conn->verdict == V_NONE)
+	(void)report_decision_v(e, f, a, &v, 0);
+}
+
+/* report_decision with the caller's view: 1 when it was filled (the
+ * decision was reported now), 0 when there was nothing to report. */
+/* What the sinks get for an event: the evidence and the certificate
+ * diagnosis once decided, the output once closed. Runs inline, or on the
+ * queue's thread (analyze): it reads only the record it is given. */
+static void deliver(struct engine *e, const struct conn_out *o, const char *key, int source_rank,
+                    const char *chain_text, const struct tls_certs *certs, unsigned what)
+{
+	const struct conn *c = o->c;
+	if (what & CR_DECIDED) {
+		evidence_add(e->evid, c, key, source_rank, o->client, o->server, o->app, chain_text);
+		if (e->opts.certdiag) {
+			/* the chain (TLS <= 1.2) and who accepted or rejected it */
+			char ca[48];
+			struct certdiag_conn cc;
+			decode_addr_str(c->ipver, c->caddr, ca, sizeof(ca));
+			memset(&cc, 0, sizeof(cc));
+			cc.name = key;
+			cc.sni = c->sni;
+			cc.client = ca;
+			cc.ja3 = c->ja3;
+			cc.rejected = verdict_is_rejection(c->verdict);
+			cc.healthy = c->verdict == V_HEALTHY;
+			cc.ts = (int64_t)(c->first_ts / 1000000000ull);
+			certdiag_observe_tls(e->opts.certdiag, &cc, certs);
+		}
+		if (e->sink.on_verdict)
+			e->sink.on_verdict(e->sink.ctx, o);
+	}
+	if ((what & CR_CLOSED) && e->sink.on_conn)
+		e->sink.on_conn(e->sink.ctx, o);
+}
+
+static void rec_deliver(void *ctx, struct conn_rec *r)
+{
+	struct engine *e = ctx;
+	struct conn_out o = { &r->c, r->client, r->server, r->name, r->name_source,
+	                      r->chain, r->nchain, r->app, r->category, r->input_path };
+	deliver(e, &o, r->key, r->source_rank, r->chain_text, r->has_certs ? &r->certs : NULL, r->what);
+}
+
+/* Hand the event on: inline, or as a self-contained record to the queue. */
+static void hand_on(struct engine *e, struct flow_app *a, const struct conn_view *v, unsigned what)
+{
+	const struct tls_certs *certs = a->tls && a->tls->saw_cert ? &a->tls->certs : NULL;
+	struct conn_rec *r;
+	if (!e->cq) {
+		deliver(e, &v->o, v->key, v->source_rank, v->chain_text, certs, what);
 		return;
+	}
+	r = cq_slot(e->cq);
+	r->what = what;
+	r->c = *v->o.c;
+	pi_strlcpy(r->client, v->client, sizeof(r->client));
+	pi_strlcpy(r->server, v->server, sizeof(r->server));
+	pi_strlcpy(r->chain_text, v->chain_text, sizeof(r->chain_text));
+	pi_strlcpy(r->key, v->key, sizeof(r->key));
+	pi_strlcpy(r->name, v->o.name, sizeof(r->name));
+	pi_strlcpy(r->app, v->o.app ? v->o.app : "", sizeof(r->app));
+	pi_strlcpy(r->category, v->o.category ? v->o.category : "", sizeof(r->category));
+	r->name_source = v->o.name_source;
+	r->input_path = v->o.input_path;
+	r->source_rank = v->source_rank;
+	for (int i = 0; i < v->o.nchain && i < (int)PI_DNS_MAX_CHAIN; i++) {
+		pi_strlcpy(r->chain_buf[i], v->o.chain[i], sizeof(r->chain_buf[i]));
+		r->chain[i] = r->chain_buf[i];
+		r->nchain = i + 1;
+	}
+	if ((what & CR_DECIDED) && e->opts.certdiag && certs && cq_copy_certs(r, certs) != 0)
+		e->caps.alloc_failures++; /* the diagnosis goes without this chain */
+	cq_push(e->cq);
+}
+
+/* report_decision with the caller's view: 1 when it was filled (the
+ * decision was reported now, with `also` events: CR_CLOSED), 0 when there
+ * was nothing to report. */
+static int report_decision_v(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v,
+                             unsigned also)
+{
+	if (a->reported || a->kind != APP_TLS || !a->conn || !a->conn->tls_records || a->conn->verdict == V_NONE)
+		return 0;
 	a->reported = 1;
-	conn_view_fill(e, f, a, &v);
+	conn_view_fill(e, f, a, v);
 	if (a->conn->sport == 853)
 		edns_add(&e->edns, EDNS_DOT, a->conn->ipver, a->conn->saddr, a->conn->sport, a->conn->sni,
 		         a->conn->first_frame, e->cur_input);
@@ -341,25 +433,8 @@ static void report_decision(struct engine *e, struct flow *f, struct flow_app *a
 		         a->conn->first_frame, e->cur_input);
 	e->st.tls_conns++;
 	e->st.verdicts[a->conn->verdict]++;
-	evidence_add(e->evid, a->conn, v.key, v.source_rank, v.client, v.server, v.o.app, v.chain_text);
-	if (e->opts.certdiag) {
-		/* the chain (TLS <= 1.2) and who accepted or rejected it */
-		const struct conn *c = a->conn;
-		char ca[48];
-		struct certdiag_conn cc;
-		decode_addr_str(c->ipver, c->caddr, ca, sizeof(ca));
-		memset(&cc, 0, sizeof(cc));
-		cc.name = v.key;
-		cc.sni = c->sni;
-		cc.client = ca;
-		cc.ja3 = c->ja3;
-		cc.rejected = verdict_is_rejection(c->verdict);
-		cc.healthy = c->verdict == V_HEALTHY;
-		cc.ts = (int64_t)(c->first_ts / 1000000000ull);
-		certdiag_observe_tls(e->opts.certdiag, &cc, a->tls && a->tls->saw_cert ? &a->tls->certs : NULL);
-	}
-	if (e->sink.on_verdict)
-		e->sink.on_verdict(e->sink.ctx, &v.o);
+	hand_on(e, a, v, CR_DECIDED | also);
+	return 1;
 }
 
 static void hook_close(void *ctx, struct flow *f)
@@ -374,10 +449,11 @@ static void hook_close(void *ctx, struct flow *f)
 		if (e->ndpi)
 			ndpi_flow_done(e->ndpi, &a->ndpi, a->conn->sni);
 		verdict_finish(a->conn);
-		report_decision(e, f, a);
-		conn_view_fill(e, f, a, &v);
-		if (e->sink.on_conn)
-			e->sink.on_conn(e->sink.ctx, &v.o);
+		/* decided only now: one event, with the view just made */
+		if (!report_decision_v(e, f, a, &v, CR_CLOSED)) {
+			conn_view_fill(e, f, a, &v);
+			hand_on(e, a, &v, CR_CLOSED);
+		}
 	} else if (a->ndpi.flow && e->ndpi) {
 		ndpi_flow_done(e->ndpi, &a->ndpi, NULL);
 	}
@@ -397,6 +473,14 @@ static void hook_close(void *ctx, struct flow *f)
 
 /* ---- engine ------------------------------------------------------------ */
 
+/* No open connection started before this: the DNS address map may forget
+ * answers expired by then (dns_set_horizon). */
+static uint64_t engine_horizon(void *ctx)
+{
+	struct engine *e = ctx;
+	return flow_oldest_start(e->flows);
+}
+
 struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *sink)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -411,7 +495,8 @@ struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *s
 	e->flows = flow_table_new(&hooks, e, &e->caps);
 	e->dns = dns_tracker_new(&e->caps);
 	e->evid = evidence_new();
-	e->inputs = calloc(PI_MAX_INPUTS, sizeof(*e->inputs));
+	e->cap_inputs = 4;
+	e->inputs = calloc(e->cap_inputs, sizeof(*e->inputs));
 	if (!e->opts.no_ndpi)
 		e->ndpi = ndpi_ctx_new();
 	if (!e->dec || !e->flows || !e->dns || !e->evid || !e->inputs) {
@@ -420,6 +505,9 @@ struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *s
 	}
 	if (e->opts.dns_query_log)
 		dns_set_query_log(e->dns, 1);
+	if (e->opts.async_sink)
+		e->cq = cq_new(rec_deliver, e); /* NULL: the sinks run inline */
+	dns_set_horizon(e->dns, engine_horizon, e);
 	e->cur_input = -1;
 	return e;
 }
@@ -428,6 +516,7 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	cq_free(e->cq);
 	if (e->flows)
 		flow_table_free(e->flows);
 	decoder_free(e->dec);
@@ -441,7 +530,18 @@ void engine_free(struct engine *e)
 void engine_begin_input(struct engine *e, const char *label, const char *format)
 {
 	struct input_info *in;
-	if (e->ninputs >= PI_MAX_INPUTS) {
+	cq_drain(e->cq); /* records point at input paths: the array may move */
+	if (e->ninputs == e->cap_inputs && e->cap_inputs < PI_MAX_INPUTS) {
+		size_t nc = e->cap_inputs * 2 < PI_MAX_INPUTS ? e->cap_inputs * 2 : PI_MAX_INPUTS;
+		struct input_info *n = realloc(e->inputs, nc * sizeof(*n));
+		if (n) {
+			e->inputs = n;
+			e->cap_inputs = nc;
+		} else {
+			e->caps.alloc_failures++; /* merged into the last slot below */
+		}
+	}
+	if (e->ninputs >= e->cap_inputs) {
 		/* reuse the last slot: the summary of later inputs is merged */
 		in = &e->inputs[e->ninputs - 1];
 	} else {
@@ -498,6 +598,7 @@ void engine_packet(struct engine *e, const struct packet *pkt)
 void engine_end_input(struct engine *e)
 {
 	flow_flush(e->flows);
+	cq_drain(e->cq); /* the input's connections are all out */
 	size_t peak = flow_peak(e->flows);
 	if (peak > e->st.flows_peak)
 		e->st.flows_peak = peak;
@@ -506,6 +607,7 @@ void engine_end_input(struct engine *e)
 void engine_finish(struct engine *e)
 {
 	dns_finish(e->dns);
+	cq_drain(e->cq);
 }
 
 static void progress(struct engine *e, struct cap_reader *r, int done)

@@ -71,6 +71,9 @@ struct engine_opts {
 	int dns_query_log;     /* keep per-query rows for dns_write_queries_tsv */
 	int progress;          /* draw a progress line on stderr */
 	struct certdiag *certdiag; /* certificate diagnosis state (may be NULL) */
+	int async_sink;        /* evidence, diagnosis and sinks on a thread of their own:
+	                        * they touch nothing else and the sink's data and the
+	                        * evidence are only read after engine_end_input */
 };
 
 struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *sink);

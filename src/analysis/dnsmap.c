@@ -219,6 +219,11 @@ struct dns_tracker {
 	uint64_t tx_next;
 	struct vec amap;    struct hidx amap_ix;    /* struct amap, ring */
 	uint64_t amap_next;
+	uint32_t amap_free;     /* element number + 1 of the first expired (free) key; 0 none */
+	uint32_t amap_live;     /* keys in the index */
+	uint32_t amap_sweep_at; /* look for expired keys when this many are live */
+	uint64_t (*horizon)(void *ctx);
+	void *horizon_ctx;
 
 	struct qrow *rows;
 	size_t nrows, caprows;
@@ -228,6 +233,13 @@ struct dns_tracker {
 
 #define DNS_MAX_INTERN  (4u * PI_DNS_MAX_NAMES)
 #define DNS_MAX_CHAINS  PI_DNS_MAX_NAMES
+
+/* An allocation failed: what it was for is lost (exit status 4). */
+static void alloc_failed(struct dns_tracker *t)
+{
+	if (t->caps)
+		t->caps->alloc_failures++;
+}
 
 /* ---------------------------------------------------------------- arena */
 
@@ -276,8 +288,10 @@ static struct iname *name_intern(struct dns_tracker *t, const char *s)
 	if (t->names.n >= DNS_MAX_INTERN)
 		return NULL;
 	char *copy = arena_alloc(t, len + 1);
-	if (!copy || !(e = vslot(&t->names, t->names.n)))
+	if (!copy || !(e = vslot(&t->names, t->names.n))) {
+		alloc_failed(t);
 		return NULL;
+	}
 	memcpy(copy, s, len + 1);
 	e->h.hash = h;
 	e->s = copy;
@@ -302,8 +316,10 @@ static const struct dchain *chain_intern(struct dns_tracker *t, const char *cons
 	if (t->chains.n >= DNS_MAX_CHAINS)
 		return NULL;
 	struct dchain *e = vslot(&t->chains, t->chains.n);
-	if (!e)
+	if (!e) {
+		alloc_failed(t);
 		return NULL;
+	}
 	e->h.hash = h;
 	e->n = (uint8_t)n;
 	memcpy(e->name, names, (size_t)n * sizeof *names);
@@ -338,9 +354,13 @@ static uint32_t rec_get(struct dns_tracker *t, const char *name, uint16_t qtype,
 		}
 	}
 	struct rnode *e;
-	if (t->recs.n >= PI_DNS_MAX_NAMES || !(e = vslot(&t->recs, t->recs.n))) {
+	if (t->recs.n >= PI_DNS_MAX_NAMES) {
 		if (t->caps)
 			t->caps->dns_names_dropped++;
+		return 0;
+	}
+	if (!(e = vslot(&t->recs, t->recs.n))) {
+		alloc_failed(t);
 		return 0;
 	}
 	e->h.hash = h;
@@ -437,8 +457,10 @@ static struct ptx *tx_new(struct dns_tracker *t, uint64_t h)
 	struct ptx *e;
 	if (t->tx.n < DNS_MAX_PENDING) {
 		i = t->tx.n;
-		if (!(e = vslot(&t->tx, i)))
+		if (!(e = vslot(&t->tx, i))) {
+			alloc_failed(t);
 			return NULL;
+		}
 		t->tx.n++;
 	} else {
 		i = (uint32_t)(t->tx_next % DNS_MAX_PENDING);
@@ -500,6 +522,47 @@ static struct amap *amap_find(struct dns_tracker *t, int ver, int any, const uin
 	return NULL;
 }
 
+/* Is every answer of key e past use for a connection that starts at or
+ * after horizon (see hist_valid)? */
+static int amap_expired(const struct amap *e, uint64_t horizon)
+{
+	for (int k = 0; k < e->nh; k++)
+		if (e->hist[k].ts + (uint64_t)e->hist[k].ttl * 1000000000ull + DNS_ATTR_GRACE_NS >= horizon)
+			return 0;
+	return 1;
+}
+
+/* Free the keys whose answers have all expired (TTL + DNS_ATTR_GRACE_NS)
+ * before the horizon: the start of the oldest open connection (the horizon
+ * callback) or now, whichever is earlier, less DNS_EXPIRE_SLACK_NS for
+ * timestamps out of order. No connection that can still be attributed
+ * starts before it, so attribution is the same as if they were kept.
+ * Without a horizon callback nothing expires (a caller may ask about any
+ * time). */
+static void amap_sweep(struct dns_tracker *t, uint64_t now_ns)
+{
+	uint64_t horizon = now_ns;
+	if (!t->horizon) {
+		t->amap_sweep_at = UINT32_MAX;
+		return;
+	}
+	uint64_t oldest = t->horizon(t->horizon_ctx);
+	if (oldest < horizon)
+		horizon = oldest;
+	horizon = horizon > DNS_EXPIRE_SLACK_NS ? horizon - DNS_EXPIRE_SLACK_NS : 0;
+	for (uint32_t i = 0; i < t->amap.n && horizon; i++) {
+		struct amap *e = vat(&t->amap, i);
+		if (!e->h.linked || !amap_expired(e, horizon))
+			continue;
+		hidx_unlink(&t->amap_ix, &t->amap, i);
+		e->h.hnext = t->amap_free; /* unlinked: hnext links the free list */
+		t->amap_free = i + 1;
+		t->amap_live--;
+		t->st.addrmap_expired++;
+	}
+	t->amap_sweep_at = t->amap_live * 2 > DNS_AMAP_SWEEP_MIN ? t->amap_live * 2 : DNS_AMAP_SWEEP_MIN;
+}
+
 static void amap_learn(struct dns_tracker *t, int ver, int any, const uint8_t client[16],
                        const uint8_t server[16], const struct ahist *a)
 {
@@ -507,19 +570,31 @@ static void amap_learn(struct dns_tracker *t, int ver, int any, const uint8_t cl
 	struct amap *e = amap_find(t, ver, any, client, server, h);
 	if (!e) {
 		uint32_t i;
-		if (t->amap.n < DNS_MAX_ADDRMAP) {
+		if (t->amap_live >= t->amap_sweep_at)
+			amap_sweep(t, a->ts);
+		if (t->amap_free) {
+			i = t->amap_free - 1;
+			e = vat(&t->amap, i);
+			t->amap_free = e->h.hnext;
+			memset(e, 0, sizeof *e);
+		} else if (t->amap.n < DNS_MAX_ADDRMAP) {
 			i = t->amap.n;
-			if (!(e = vslot(&t->amap, i)))
+			if (!(e = vslot(&t->amap, i))) {
+				alloc_failed(t);
 				return;
+			}
 			t->amap.n++;
+			t->amap_next++;
 		} else {
 			i = (uint32_t)(t->amap_next % DNS_MAX_ADDRMAP);
 			e = vat(&t->amap, i);
 			hidx_unlink(&t->amap_ix, &t->amap, i);
 			memset(e, 0, sizeof *e);
 			t->st.addrmap_evicted++;
+			t->amap_live--;
+			t->amap_next++;
 		}
-		t->amap_next++;
+		t->amap_live++;
 		e->h.hash = h;
 		e->ver = (uint8_t)ver;
 		e->any = (uint8_t)any;
@@ -957,6 +1032,7 @@ struct dns_tracker *dns_tracker_new(struct pi_caps *caps)
 	t->recs.esz = sizeof(struct rnode);
 	t->tx.esz = sizeof(struct ptx);
 	t->amap.esz = sizeof(struct amap);
+	t->amap_sweep_at = DNS_AMAP_SWEEP_MIN;
 	if (hidx_grow(&t->names_ix, &t->names, 1024) || hidx_grow(&t->chains_ix, &t->chains, 256) ||
 	    hidx_grow(&t->recs_ix, &t->recs, 256) || hidx_grow(&t->tx_ix, &t->tx, 256) ||
 	    hidx_grow(&t->amap_ix, &t->amap, 256)) {
@@ -1000,8 +1076,17 @@ void dns_next_input(struct dns_tracker *t, int input_index)
 	tx_clear(t);
 	t->amap.n = 0;
 	t->amap_next = 0;
+	t->amap_free = 0;
+	t->amap_live = 0;
+	t->amap_sweep_at = DNS_AMAP_SWEEP_MIN;
 	hidx_clear(&t->amap_ix);
 	t->input = input_index;
+}
+
+void dns_set_horizon(struct dns_tracker *t, uint64_t (*fn)(void *ctx), void *ctx)
+{
+	t->horizon = fn;
+	t->horizon_ctx = ctx;
 }
 
 void dns_set_query_log(struct dns_tracker *t, int on)
@@ -1054,8 +1139,8 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
 		name_lc(m, m->qname, buf);
 		if ((e = name_intern(t, buf)) != NULL)
 			qn = e->s;
-		else if (t->caps)
-			t->caps->dns_names_dropped++;
+		else if (t->caps && t->names.n >= DNS_MAX_INTERN)
+			t->caps->dns_names_dropped++; /* else counted in caps->alloc_failures */
 	}
 
 	if (!m->qr) {
@@ -1374,8 +1459,10 @@ void dns_write_report(struct dns_tracker *t, FILE *f, int color)
 		}
 	}
 	if (t->st.pending_evicted || t->st.qlog_dropped || t->st.addrmap_evicted)
-		fprintf(f, "  limits: %llu open queries evicted, %llu address-map keys evicted\n",
-		        (unsigned long long)t->st.pending_evicted, (unsigned long long)t->st.addrmap_evicted);
+		fprintf(f, "  limits: %llu open queries evicted, %llu address-map keys evicted, "
+		        "%llu query-log rows dropped\n",
+		        (unsigned long long)t->st.pending_evicted, (unsigned long long)t->st.addrmap_evicted,
+		        (unsigned long long)t->st.qlog_dropped);
 }
 
 void dns_write_queries_tsv(struct dns_tracker *t, FILE *f)

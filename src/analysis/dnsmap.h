@@ -21,8 +21,9 @@
  * Memory is bounded: names and (name, type) records by PI_DNS_MAX_NAMES
  * (drops counted in caps->dns_names_dropped), open transactions by
  * DNS_MAX_PENDING (oldest evicted first, counted), the address map by
- * DNS_MAX_ADDRMAP keys (oldest evicted first), the optional per-query log by
- * DNS_QLOG_MAX rows. Every per-packet lookup is a hash lookup.
+ * DNS_MAX_ADDRMAP keys (expired keys are freed first, see dns_set_horizon;
+ * then the oldest evicted, counted), the optional per-query log by
+ * DNS_QLOG_MAX rows (counted). Every per-packet lookup is a hash lookup.
  */
 #ifndef PI_DNSMAP_H
 #define PI_DNSMAP_H
@@ -44,6 +45,8 @@ struct dns_tracker;
 #define DNS_RETRANS_NS      (5ull * 1000000000ull) /* Wireshark's retransmission_timer */
 #define DNS_ATTR_GRACE_NS   (600ull * 1000000000ull) /* use an answer up to TTL + 10 min */
 #define DNS_ATTR_SKEW_NS    (1ull * 1000000000ull)   /* answer may postdate ts by 1 s */
+#define DNS_EXPIRE_SLACK_NS (600ull * 1000000000ull) /* address-map expiry: timestamps out of order */
+#define DNS_AMAP_SWEEP_MIN  16384u    /* live address-map keys before the first expiry sweep */
 
 /* An address learned for a record, with the TTL of its latest answer. */
 struct dns_addr_ttl {
@@ -101,7 +104,8 @@ struct dns_stats {
 	uint64_t unsolicited;      /* responses matching no transaction */
 	uint64_t resp_retrans;     /* responses to an already answered transaction */
 	uint64_t pending_evicted;  /* open transactions dropped: DNS_MAX_PENDING */
-	uint64_t addrmap_evicted;
+	uint64_t addrmap_evicted;  /* address-map keys dropped before expiry: DNS_MAX_ADDRMAP */
+	uint64_t addrmap_expired;  /* address-map keys freed once expired (not a limit) */
 	uint64_t qlog_dropped;     /* query rows not logged: DNS_QLOG_MAX */
 	uint64_t mdns_queries, mdns_responses;
 	uint64_t llmnr_queries, llmnr_responses;
@@ -118,6 +122,15 @@ void dns_tracker_free(struct dns_tracker *t);
  * the previous input are finalised (unanswered), and the transaction table
  * and address map are emptied; per-name aggregates persist. */
 void dns_next_input(struct dns_tracker *t, int input_index);
+
+/* The address map frees a (client, server) key once all its answers are
+ * past TTL + 10 minutes (DNS_ATTR_GRACE_NS) as of the horizon: fn(ctx)
+ * returns the start time of the oldest connection that may still call
+ * dns_attribute() (UINT64_MAX if none); the time of the latest answer is
+ * used when it is earlier, and DNS_EXPIRE_SLACK_NS is taken off either.
+ * Attribution is unchanged as long as no call passes a ts_ns before that
+ * horizon. Without fn (the default) keys never expire. */
+void dns_set_horizon(struct dns_tracker *t, uint64_t (*fn)(void *ctx), void *ctx);
 
 /* Enable (1) or disable (0) the per-query row log used by
  * dns_write_queries_tsv(). Off by default; bounded by DNS_QLOG_MAX rows. */

@@ -13,6 +13,7 @@ struct evidence {
 	struct evid_name **all;
 	size_t count, cap;
 	uint64_t dropped;
+	uint64_t alloc_failures;  /* names not kept: out of memory */
 	const struct evid_name **sorted;
 };
 
@@ -46,14 +47,18 @@ static struct evid_name *lookup(struct evidence *e, const char *name)
 	if (e->count == e->cap) {
 		size_t nc = e->cap ? e->cap * 2 : 64;
 		struct evid_name **na = realloc(e->all, nc * sizeof(*na));
-		if (!na)
+		if (!na) {
+			e->alloc_failures++;
 			return NULL;
+		}
 		e->all = na;
 		e->cap = nc;
 	}
 	n = calloc(1, sizeof(*n));
-	if (!n)
+	if (!n) {
+		e->alloc_failures++;
 		return NULL;
+	}
 	n->hash = h;
 	pi_strlcpy(n->name, name, sizeof(n->name));
 	n->hnext = e->buckets[h % NBUCKETS];
@@ -318,6 +323,11 @@ size_t evidence_count(const struct evidence *e)
 uint64_t evidence_dropped(const struct evidence *e)
 {
 	return e->dropped;
+}
+
+uint64_t evidence_alloc_failures(const struct evidence *e)
+{
+	return e->alloc_failures;
 }
 
 static int cmp_names(const void *a, const void *b)

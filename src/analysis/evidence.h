@@ -80,6 +80,8 @@ size_t evidence_count(const struct evidence *e);
 /* Names sorted: most failures first, then most connections, then by name. */
 const struct evid_name **evidence_sorted(struct evidence *e, size_t *n);
 uint64_t evidence_dropped(const struct evidence *e);
+/* Names whose evidence was lost because an allocation failed. */
+uint64_t evidence_alloc_failures(const struct evidence *e);
 /* Merge an aggregate (from another run) into e; its examples' input
  * indexes are shifted by input_offset. Associative and commutative. */
 void evidence_merge_name(struct evidence *e, const struct evid_name *src, uint32_t input_offset);

@@ -337,6 +337,9 @@ static struct webins_host *host_get(struct webins *w, const char *name)
 	uint32_t b = (uint32_t)(pi_hash(name, len, 0x77656269u) & (HOST_BUCKETS - 1));
 	struct webins_host *h;
 
+	/* the index (512 KB) is made at the first host: none without logs */
+	if (!w->hbuckets && !(w->hbuckets = calloc(HOST_BUCKETS, sizeof *w->hbuckets)))
+		return NULL;
 	for (uint32_t k = w->hbuckets[b]; k; k = w->hnext[k - 1])
 		if (strcmp(w->hosts[k - 1].host, name) == 0)
 			return &w->hosts[k - 1];
@@ -630,15 +633,7 @@ static void text_in(void *ctx, const char *s, size_t n)
 /* Returns a new set, or NULL when out of memory. */
 struct webins *webins_new(void)
 {
-	struct webins *w = calloc(1, sizeof *w);
-	if (!w)
-		return NULL;
-	w->hbuckets = calloc(HOST_BUCKETS, sizeof *w->hbuckets);
-	if (!w->hbuckets) {
-		free(w);
-		return NULL;
-	}
-	return w;
+	return calloc(1, sizeof(struct webins)); /* the host index comes with the first host */
 }
 
 /* Frees everything; w may be NULL. */
@@ -705,6 +700,8 @@ const struct webins_host *webins_host(const struct webins *w, size_t i)
 const struct webins_host *webins_find(const struct webins *w, const char *host)
 {
 	uint32_t b = (uint32_t)(pi_hash(host, strlen(host), 0x77656269u) & (HOST_BUCKETS - 1));
+	if (!w->hbuckets)
+		return NULL;
 	for (uint32_t k = w->hbuckets[b]; k; k = w->hnext[k - 1])
 		if (strcmp(w->hosts[k - 1].host, host) == 0)
 			return &w->hosts[k - 1];

@@ -483,6 +483,8 @@ static int split_host(char *t, uint16_t *port)
 	return t[0] != '\0';
 }
 
+static int zsat_tables(struct zsat_log *z);
+
 /* Returns 1 when the record was one of the three kinds and was used. */
 static int parse_record(struct zsat_log *z, char *s, size_t n)
 {
@@ -505,6 +507,10 @@ static int parse_record(struct zsat_log *z, char *s, size_t n)
 	}
 	if (!find_id(s, &id))
 		return 0;
+	if (!z->slots && zsat_tables(z) != 0) {
+		z->st.hosts_dropped++; /* out of memory: the record is not kept */
+		return 0;
+	}
 
 	if ((p = ci_find(s, "Tunnel to SME for host=")) != NULL) {
 		char name[512], sme[64] = "";
@@ -698,20 +704,33 @@ struct zsat_log *zsat_new(void)
 	struct zsat_log *z = calloc(1, sizeof *z);
 	if (!z)
 		return NULL;
+	z->free_head = -1;
+	z->lru_head = z->lru_tail = -1; /* the tables come with the first record */
+	return z;
+}
+
+/* The tunnel and host tables (1.7 MB), made at the first record: none
+ * without logs. 0, or -1 when out of memory (nothing kept then). */
+static int zsat_tables(struct zsat_log *z)
+{
 	z->slots = calloc(ZSAT_MAX_IDS, sizeof *z->slots);
 	z->buckets = malloc(ID_BUCKETS * sizeof *z->buckets);
 	z->hbuckets = calloc(HOST_BUCKETS, sizeof *z->hbuckets);
 	if (!z->slots || !z->buckets || !z->hbuckets) {
-		zsat_free(z);
-		return NULL;
+		free(z->slots);
+		free(z->buckets);
+		free(z->hbuckets);
+		z->slots = NULL;
+		z->buckets = NULL;
+		z->hbuckets = NULL;
+		return -1;
 	}
 	for (uint32_t i = 0; i < ID_BUCKETS; i++)
 		z->buckets[i] = -1;
 	for (uint32_t i = 0; i < ZSAT_MAX_IDS; i++)
 		z->slots[i].next = i + 1 < ZSAT_MAX_IDS ? (int32_t)(i + 1) : -1;
 	z->free_head = 0;
-	z->lru_head = z->lru_tail = -1;
-	return z;
+	return 0;
 }
 
 /* Frees everything; z may be NULL. */
@@ -784,6 +803,8 @@ const struct zsat_host *zsat_find(struct zsat_log *z, const char *host)
 {
 	uint32_t b;
 	zsat_finish(z);
+	if (!z->hbuckets)
+		return NULL;
 	b = (uint32_t)(pi_hash(host, strlen(host), 0x7a736174u) & (HOST_BUCKETS - 1));
 	for (uint32_t k = z->hbuckets[b]; k; k = z->hnext[k - 1])
 		if (strcmp(z->hosts[k - 1].host, host) == 0)

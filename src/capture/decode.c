@@ -125,6 +125,29 @@ static uint64_t frag_hash(uint8_t ipver, const uint8_t *src, const uint8_t *dst,
 	return pi_hash(k, sizeof k, 0x66726167u);
 }
 
+/* Allocate the fragment table (at the first fragment). 0, or -1 when out
+ * of memory (nothing allocated then). */
+static int frag_tables(struct decoder *d)
+{
+	d->fr = calloc(PI_FRAG_MAX_DGRAMS, sizeof *d->fr);
+	d->bucket = malloc(FRAG_BUCKETS * sizeof *d->bucket);
+	d->out[0] = malloc(OUT_CAP);
+	d->out[1] = malloc(OUT_CAP);
+	if (!d->fr || !d->bucket || !d->out[0] || !d->out[1]) {
+		free(d->fr);
+		free(d->bucket);
+		free(d->out[0]);
+		free(d->out[1]);
+		d->fr = NULL;
+		d->bucket = NULL;
+		d->out[0] = d->out[1] = NULL;
+		return -1;
+	}
+	for (uint32_t b = 0; b < FRAG_BUCKETS; b++)
+		d->bucket[b] = NIL;
+	return 0;
+}
+
 /* Unlink slot i from its hash chain and the age list, put it on the free list. */
 static void frag_release(struct decoder *d, int32_t i)
 {
@@ -234,6 +257,12 @@ static int frag_add(struct decoder *d, uint64_t ts, uint8_t ipver, const uint8_t
 		frag_count_drop(d, 1);
 		return -1;
 	}
+	if (!d->fr && frag_tables(d) != 0) {
+		frag_count_drop(d, 1);
+		if (d->caps)
+			d->caps->alloc_failures++;
+		return -1;
+	}
 	i = frag_slot(d, ts, ipver, src, dst, id, proto);
 	if (i == NIL) {
 		frag_count_drop(d, 1);
@@ -260,6 +289,8 @@ static int frag_add(struct decoder *d, uint64_t ts, uint8_t ipver, const uint8_t
 			ncap = PI_FRAG_MAX_BYTES;
 		nb = realloc(f->data, ncap);
 		if (!nb) {
+			if (d->caps)
+				d->caps->alloc_failures++;
 			frag_drop(d, i, 1);
 			return -1;
 		}
@@ -318,31 +349,16 @@ static int frag_add(struct decoder *d, uint64_t ts, uint8_t ipver, const uint8_t
 /* ---- public: lifetime ----------------------------------------------------- */
 
 /* Returns a decoder with an empty fragment table, or NULL if out of memory.
- * Slot memory is reserved lazily (calloc), reassembly buffers grow on use
- * and are kept for reuse. */
+ * The fragment table (about 5 MB) is allocated at the first fragment;
+ * reassembly buffers grow on use and are kept for reuse. */
 struct decoder *decoder_new(struct pi_caps *caps)
 {
 	struct decoder *d = calloc(1, sizeof *d);
-	int ok = 0;
 
 	if (!d)
-		goto out;
+		return NULL;
 	d->caps = caps;
-	d->fr = calloc(PI_FRAG_MAX_DGRAMS, sizeof *d->fr);
-	d->bucket = malloc(FRAG_BUCKETS * sizeof *d->bucket);
-	d->out[0] = malloc(OUT_CAP);
-	d->out[1] = malloc(OUT_CAP);
-	if (!d->fr || !d->bucket || !d->out[0] || !d->out[1])
-		goto out;
-	for (uint32_t b = 0; b < FRAG_BUCKETS; b++)
-		d->bucket[b] = NIL;
 	d->free_head = d->oldest = d->newest = NIL;
-	ok = 1;
-out:
-	if (!ok && d) {
-		decoder_free(d);
-		d = NULL;
-	}
 	return d;
 }
 

@@ -30,7 +30,10 @@ struct ooo_seg {
 
 /* What is left of a finalised flow: enough to give a late packet of the
  * same connection the same stream number, as Wireshark would. Kept in a
- * direct-mapped table (a collision forgets the older one): bounded. */
+ * direct-mapped table (a collision forgets the older one): bounded. The
+ * table (9 MB) is allocated when the first flow is finalised; without it
+ * (out of memory) a late packet just starts a new stream, counted in
+ * caps->alloc_failures. */
 #define TOMB_SLOTS (1u << 17)
 
 struct tomb {
@@ -46,7 +49,9 @@ struct tomb {
 };
 
 struct flow_table {
-	struct tomb *tombs;
+	struct tomb *tombs;       /* TOMB_SLOTS, allocated on first use */
+	int tombs_failed;
+	int flushing;             /* flow_flush: no tombs (they are wiped after) */
 	struct flow **buckets;
 	size_t nbuckets;          /* power of two */
 	size_t count, peak;
@@ -68,12 +73,6 @@ struct flow_table *flow_table_new(const struct flow_hooks *hooks, void *ctx, str
 	t->nbuckets = BUCKETS_MIN;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {
-		free(t);
-		return NULL;
-	}
-	t->tombs = calloc(TOMB_SLOTS, sizeof(*t->tombs));
-	if (!t->tombs) {
-		free(t->buckets);
 		free(t);
 		return NULL;
 	}
@@ -180,9 +179,11 @@ static void hash_unlink(struct flow_table *t, struct flow *f)
 		*pp = f->hnext;
 }
 
-static void ooo_free(struct reasm_dir *r)
+static void ooo_free(struct flow_table *t, struct reasm_dir *r)
 {
 	struct ooo_seg *s = r->ooo, *n;
+	if (t->caps)
+		t->caps->reasm_held -= r->ooo_bytes;
 	for (; s; s = n) {
 		n = s->next;
 		free(s);
@@ -192,19 +193,28 @@ static void ooo_free(struct reasm_dir *r)
 	r->ooo_count = 0;
 }
 
-/* Deliver held segments that are now in order; with force, skip the hole
- * before the first held segment too. */
+/* How drain() treats the hole before the first held segment. */
+enum { HOLE_WAIT = 0,   /* keep waiting for it */
+       HOLE_MISSING,    /* skip it: the capture lacks it (counted in reasm_gaps) */
+       HOLE_FORCED };   /* skip it: no room to wait (counted in reasm_gaps_forced) */
+
+/* Deliver held segments that are now in order; unless force is HOLE_WAIT,
+ * skip the hole before the first held segment too. */
 static void drain(struct flow_table *t, struct flow *f, int dir, int force)
 {
 	struct reasm_dir *r = &f->d[dir];
 	while (r->ooo) {
 		struct ooo_seg *s = r->ooo;
 		if (SEQ_GT(s->seq, r->next_seq)) {
-			if (!force)
+			if (force == HOLE_WAIT)
 				return;
 			uint32_t hole = s->seq - r->next_seq;
-			if (t->caps)
-				t->caps->reasm_gaps++;
+			if (t->caps) {
+				if (force == HOLE_FORCED)
+					t->caps->reasm_gaps_forced++;
+				else
+					t->caps->reasm_gaps++;
+			}
 			t->hooks.on_gap(t->ctx, f, dir, hole);
 			r->next_seq = s->seq;
 			force = 0;
@@ -218,8 +228,43 @@ static void drain(struct flow_table *t, struct flow *f, int dir, int force)
 		r->ooo = s->next;
 		r->ooo_bytes -= s->len;
 		r->ooo_count--;
+		if (t->caps)
+			t->caps->reasm_held -= s->len;
 		free(s);
 	}
+}
+
+/* Would holding len more bytes pass the budget of all flows? */
+static int over_budget(const struct flow_table *t, uint32_t len)
+{
+	return t->caps && t->caps->reasm_held + len > PI_REASM_BUDGET;
+}
+
+/* Deliver a segment at once, not held: the part already delivered is
+ * trimmed, a hole before it is skipped (no room to wait for it). */
+static void deliver_now(struct flow_table *t, struct flow *f, int dir, uint32_t seq, const uint8_t *data,
+                        uint32_t len, const struct packet *pkt)
+{
+	struct reasm_dir *r = &f->d[dir];
+	if (SEQ_LT(seq, r->next_seq)) {
+		uint32_t old = r->next_seq - seq;
+		if (old >= len)
+			return;
+		seq += old;
+		data += old;
+		len -= old;
+	}
+	if (SEQ_GT(seq, r->next_seq)) {
+		if (t->caps)
+			t->caps->reasm_gaps_forced++;
+		t->hooks.on_gap(t->ctx, f, dir, seq - r->next_seq);
+		r->next_seq = seq;
+	}
+	t->hooks.on_data(t->ctx, f, dir, data, len, pkt->frame, pkt->ts_ns);
+	r->bytes += len;
+	r->next_seq = seq + len;
+	if (r->ooo)
+		drain(t, f, dir, HOLE_WAIT);
 }
 
 static void hold(struct flow_table *t, struct flow *f, int dir, uint32_t seq, const uint8_t *data,
@@ -231,21 +276,39 @@ static void hold(struct flow_table *t, struct flow *f, int dir, uint32_t seq, co
 	for (s = r->ooo; s; s = s->next)
 		if (s->seq == seq && s->len >= len)
 			return;
+	if (over_budget(t, len)) {
+		/* all flows together hold PI_REASM_BUDGET: stop waiting for this
+		 * flow's holes, and deliver this segment now (after its hole)
+		 * rather than hold it */
+		t->caps->reasm_budget_hits++;
+		while (r->ooo && over_budget(t, len))
+			drain(t, f, dir, HOLE_FORCED);
+		if (over_budget(t, len)) {
+			deliver_now(t, f, dir, seq, data, len, pkt);
+			return;
+		}
+		if (SEQ_LEQ(seq, r->next_seq)) {
+			deliver_now(t, f, dir, seq, data, len, pkt); /* draining reached it */
+			return;
+		}
+	}
 	if (r->ooo_bytes + len > PI_REASM_MAX_OOO || r->ooo_count >= PI_REASM_MAX_SEGS) {
 		/* the hole will not fill within the cap: the capture lost it */
-		drain(t, f, dir, 1);
+		drain(t, f, dir, HOLE_FORCED);
 		if (r->ooo_bytes + len > PI_REASM_MAX_OOO || r->ooo_count >= PI_REASM_MAX_SEGS) {
 			if (t->caps)
 				t->caps->reasm_dropped += len;
 			return;
 		}
-		if (SEQ_LEQ(seq, r->next_seq))
-			return; /* draining moved past it */
+		if (SEQ_LEQ(seq, r->next_seq)) {
+			deliver_now(t, f, dir, seq, data, len, pkt); /* draining reached it */
+			return;
+		}
 	}
 	s = malloc(sizeof(*s) + len);
 	if (!s) {
 		if (t->caps)
-			t->caps->reasm_dropped += len;
+			t->caps->alloc_failures++;
 		return;
 	}
 	s->seq = seq;
@@ -259,6 +322,8 @@ static void hold(struct flow_table *t, struct flow *f, int dir, uint32_t seq, co
 	*pp = s;
 	r->ooo_bytes += len;
 	r->ooo_count++;
+	if (t->caps)
+		t->caps->reasm_held += len;
 }
 
 static void segment(struct flow_table *t, struct flow *f, int dir, const struct decoded *d,
@@ -299,7 +364,7 @@ static void segment(struct flow_table *t, struct flow *f, int dir, const struct 
 	r->bytes += len;
 	r->next_seq = seq + len;
 	if (r->ooo)
-		drain(t, f, dir, 0);
+		drain(t, f, dir, HOLE_WAIT);
 	/* A snaplen-cut segment: the rest of it was on the wire but not captured. */
 	if (d->wire_paylen > d->paylen && f->app) {
 		uint32_t missing = d->wire_paylen - d->paylen;
@@ -307,13 +372,24 @@ static void segment(struct flow_table *t, struct flow *f, int dir, const struct 
 			t->caps->reasm_gaps++;
 		t->hooks.on_gap(t->ctx, f, dir, missing);
 		r->next_seq += missing;
-		drain(t, f, dir, 0);
+		drain(t, f, dir, HOLE_WAIT);
 	}
 }
 
 static void bury(struct flow_table *t, const struct flow *f)
 {
-	struct tomb *tb = &t->tombs[f->hash & (TOMB_SLOTS - 1)];
+	struct tomb *tb;
+	if (!t->tombs && !t->tombs_failed) {
+		t->tombs = calloc(TOMB_SLOTS, sizeof(*t->tombs));
+		if (!t->tombs) {
+			t->tombs_failed = 1; /* tried once: no retry per flow */
+			if (t->caps)
+				t->caps->alloc_failures++;
+		}
+	}
+	if (!t->tombs)
+		return;
+	tb = &t->tombs[f->hash & (TOMB_SLOTS - 1)];
 	tb->used = 1;
 	tb->hash = f->hash;
 	tb->stream = f->stream;
@@ -331,9 +407,9 @@ static void bury(struct flow_table *t, const struct flow *f)
  * packet's direction in it. */
 static struct tomb *exhume(struct flow_table *t, const struct decoded *d, uint64_t h, int *dir)
 {
-	struct tomb *tb = &t->tombs[h & (TOMB_SLOTS - 1)];
+	struct tomb *tb = t->tombs ? &t->tombs[h & (TOMB_SLOTS - 1)] : NULL;
 	size_t alen = d->ipver == 6 ? 16 : 4;
-	if (!tb->used || tb->hash != h || tb->ipver != d->ipver)
+	if (!tb || !tb->used || tb->hash != h || tb->ipver != d->ipver)
 		return NULL;
 	if (tb->port[0] == d->sport && tb->port[1] == d->dport && memcmp(tb->addr[0], d->src, alen) == 0 &&
 	    memcmp(tb->addr[1], d->dst, alen) == 0)
@@ -348,13 +424,15 @@ static struct tomb *exhume(struct flow_table *t, const struct decoded *d, uint64
 
 static void finalise(struct flow_table *t, struct flow *f)
 {
+	/* the holes left will never fill: deliver everything held */
 	for (int i = 0; i < 2; i++)
-		if (f->d[i].ooo)
-			drain(t, f, i, 1);
+		while (f->d[i].ooo)
+			drain(t, f, i, HOLE_MISSING);
 	t->hooks.on_close(t->ctx, f);
-	bury(t, f);
+	if (!t->flushing)
+		bury(t, f);
 	for (int i = 0; i < 2; i++)
-		ooo_free(&f->d[i]);
+		ooo_free(t, &f->d[i]);
 	hash_unlink(t, f);
 	lru_unlink(t, f);
 	t->count--;
@@ -394,8 +472,11 @@ static struct flow *flow_create(struct flow_table *t, const struct decoded *d, c
 		finalise(t, t->lru_head);
 	}
 	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!f) {
+		if (t->caps)
+			t->caps->alloc_failures++; /* this packet is lost */
 		return NULL;
+	}
 	f->hash = h;
 	f->ipver = d->ipver;
 	if (tb) {
@@ -499,7 +580,7 @@ void flow_input_tcp(struct flow_table *t, const struct decoded *d, const struct 
 	 * missed them, so stop waiting for the hole in the other direction. */
 	if ((d->tcp_flags & TH_ACK) && f->d[1 - dir].ooo &&
 	    SEQ_GT(d->ack, f->d[1 - dir].next_seq) && f->d[1 - dir].have_next)
-		drain(t, f, 1 - dir, 1);
+		drain(t, f, 1 - dir, HOLE_MISSING);
 
 	segment(t, f, dir, d, pkt);
 	/* after the payload: a FIN or RST ends what the payload carried */
@@ -540,6 +621,7 @@ static int by_stream(const void *a, const void *b)
 
 void flow_flush(struct flow_table *t)
 {
+	t->flushing = 1;
 	/* finalise in stream order so that outputs come out sorted */
 	struct flow **all = t->count ? malloc(t->count * sizeof(*all)) : NULL;
 	if (all) {
@@ -553,9 +635,13 @@ void flow_flush(struct flow_table *t)
 	}
 	while (t->lru_head)
 		finalise(t, t->lru_head);
+	t->flushing = 0;
 	t->next_stream = 0;
 	t->now_ns = 0;
-	memset(t->tombs, 0, TOMB_SLOTS * sizeof(*t->tombs)); /* stream numbers restart per input */
+	/* stream numbers restart per input: forget the tombs (memory returned) */
+	free(t->tombs);
+	t->tombs = NULL;
+	t->tombs_failed = 0;
 }
 
 void flow_table_free(struct flow_table *t)
@@ -581,4 +667,13 @@ size_t flow_peak(const struct flow_table *t)
 uint64_t flow_streams(const struct flow_table *t)
 {
 	return t->next_stream;
+}
+
+uint64_t flow_oldest_start(const struct flow_table *t)
+{
+	uint64_t m = UINT64_MAX;
+	for (const struct flow *f = t->lru_head; f; f = f->next)
+		if (f->first_ts < m)
+			m = f->first_ts;
+	return m;
 }

@@ -91,5 +91,8 @@ void flow_flush(struct flow_table *t);
 size_t flow_count(const struct flow_table *t);
 size_t flow_peak(const struct flow_table *t);
 uint64_t flow_streams(const struct flow_table *t);
+/* The earliest first_ts of the open flows, UINT64_MAX if none (a walk of
+ * every open flow: call it now and then, not per packet). */
+uint64_t flow_oldest_start(const struct flow_table *t);
 
 #endif

@@ -29,6 +29,18 @@ void json_begin(struct out_ctx *o)
 	jw_arr_open(&o->jw);
 }
 
+/* "0x%04x" without printf */
+static const char *hex16(char *b, unsigned v)
+{
+	static const char hx[] = "0123456789abcdef";
+	b[0] = '0';
+	b[1] = 'x';
+	for (int i = 0; i < 4; i++)
+		b[2 + i] = hx[(v >> (12 - 4 * i)) & 15];
+	b[6] = '\0';
+	return b;
+}
+
 static void kstr_or_null(struct jw *w, const char *k, const char *v)
 {
 	jw_key(w, k);
@@ -60,8 +72,7 @@ void json_conn(struct out_ctx *o, const struct conn_out *x)
 	kstr_or_null(w, "tls_version", out_version_name(c->version));
 	jw_key(w, "tls_version_code");
 	if (c->version) {
-		snprintf(buf, sizeof(buf), "0x%04x", c->version);
-		jw_str(w, buf);
+		jw_str(w, hex16(buf, c->version));
 	} else {
 		jw_null(w);
 	}
@@ -100,8 +111,7 @@ void json_conn(struct out_ctx *o, const struct conn_out *x)
 	jw_kuint(w, "cert_count", c->cert_count);
 	jw_key(w, "cipher");
 	if (c->saw_sh) {
-		snprintf(buf, sizeof(buf), "0x%04x", c->cipher);
-		jw_str(w, buf);
+		jw_str(w, hex16(buf, c->cipher));
 	} else {
 		jw_null(w);
 	}
@@ -267,20 +277,30 @@ void json_write_dns_names(struct jw *w, const struct rank_dns *d, size_t n)
 	jw_arr_close(w);
 }
 
-static void write_limits(struct jw *w, struct engine *e)
+static void write_limits(struct jw *w, const struct out_ctx *o, struct engine *e)
 {
 	const struct pi_caps *c = engine_caps(e);
+	const struct dns_stats *ds = dns_get_stats(engine_dns(e));
 	jw_key(w, "limits");
 	jw_obj_open(w);
 	jw_kuint(w, "flows_evicted", c->flows_evicted);
 	jw_kuint(w, "reassembly_bytes_dropped", c->reasm_dropped);
 	jw_kuint(w, "reassembly_gaps", c->reasm_gaps);
+	jw_kuint(w, "reassembly_gaps_forced", c->reasm_gaps_forced);
+	jw_kuint(w, "reassembly_budget_hits", c->reasm_budget_hits);
 	jw_kuint(w, "tls_messages_too_big", c->tls_msg_too_big);
+	jw_kuint(w, "tls_budget_hits", c->tls_budget_hits);
 	jw_kuint(w, "fragments_dropped", c->frag_dropped);
 	jw_kuint(w, "dns_names_dropped", c->dns_names_dropped);
+	jw_kuint(w, "dns_open_queries_evicted", ds->pending_evicted);
+	jw_kuint(w, "dns_address_map_evicted", ds->addrmap_evicted);
+	jw_kuint(w, "dns_query_log_dropped", ds->qlog_dropped);
+	jw_kuint(w, "encrypted_dns_dropped", engine_edns(e)->dropped);
 	jw_kuint(w, "packets_truncated", c->packets_truncated);
 	jw_kuint(w, "packets_undecoded", c->packets_undecoded);
 	jw_kuint(w, "names_dropped", evidence_dropped(engine_evidence(e)));
+	jw_kuint(w, "dns_blocked_dropped", o->ranked.dns_blocked_dropped);
+	jw_kuint(w, "alloc_failures", out_alloc_failures(o, e));
 	jw_obj_close(w);
 }
 
@@ -350,7 +370,7 @@ void json_end(struct out_ctx *o, struct engine *e)
 		jw_kuint(w, verdict_name((enum verdict)k), st->verdicts[k]);
 	jw_obj_close(w);
 	jw_obj_close(w);
-	write_limits(w, e);
+	write_limits(w, o, e);
 	jw_obj_close(w);
 	jw_release(w);
 	if (!o->pretty)

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +17,113 @@ void jw_init(struct jw *w, FILE *f, int pretty)
 
 /* A writer that gathers its output in a buffer of its own and hands it to
  * the FILE in large blocks: for long streamed documents. Nothing else may
- * write to f until jw_flush(); without memory it writes straight to f. */
+ * write to f until jw_flush(); without memory it writes straight to f.
+ * Once a document outgrows one buffer, a thread of its own writes the full
+ * buffers while the next one fills (double buffering): the kernel's copy
+ * of the output no longer holds up the analysis. */
+struct jw_async {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t work, idle;
+	char *spare;          /* the buffer not being filled */
+	char *pending;        /* handed to the thread, not yet written */
+	size_t plen;
+	int stop;
+};
+
 void jw_init_buffered(struct jw *w, FILE *f, int pretty)
 {
 	jw_init(w, f, pretty);
 	w->buf = malloc(JW_BUF_SIZE);
 }
 
+static void *writer(void *arg)
+{
+	struct jw *w = arg;
+	struct jw_async *as = w->as;
+	pthread_mutex_lock(&as->mu);
+	for (;;) {
+		char *p;
+		size_t n;
+		while (!as->pending && !as->stop)
+			pthread_cond_wait(&as->work, &as->mu);
+		if (!as->pending)
+			break;
+		p = as->pending;
+		n = as->plen;
+		pthread_mutex_unlock(&as->mu);
+		fwrite(p, 1, n, w->f);
+		pthread_mutex_lock(&as->mu);
+		as->pending = NULL;
+		pthread_cond_signal(&as->idle);
+	}
+	pthread_mutex_unlock(&as->mu);
+	return NULL;
+}
+
+/* Start the writer thread; 0, or -1 (then writes stay synchronous). */
+static int async_start(struct jw *w)
+{
+	struct jw_async *as = calloc(1, sizeof(*as));
+	if (!as || !(as->spare = malloc(JW_BUF_SIZE))) {
+		free(as);
+		return -1;
+	}
+	pthread_mutex_init(&as->mu, NULL);
+	pthread_cond_init(&as->work, NULL);
+	pthread_cond_init(&as->idle, NULL);
+	w->as = as;
+	if (pthread_create(&as->th, NULL, writer, w) != 0) {
+		pthread_mutex_destroy(&as->mu);
+		pthread_cond_destroy(&as->work);
+		pthread_cond_destroy(&as->idle);
+		free(as->spare);
+		free(as);
+		w->as = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait until the thread has written what it was given. */
+static void async_wait(struct jw_async *as)
+{
+	pthread_mutex_lock(&as->mu);
+	while (as->pending)
+		pthread_cond_wait(&as->idle, &as->mu);
+	pthread_mutex_unlock(&as->mu);
+}
+
+/* The buffer is full: hand it on and go on in the other one. */
+static void flush_full(struct jw *w)
+{
+	struct jw_async *as;
+	char *full;
+	if (!w->blen)
+		return;
+	if (!w->as && (w->async_failed || async_start(w) != 0)) {
+		w->async_failed = 1;
+		fwrite(w->buf, 1, w->blen, w->f);
+		w->blen = 0;
+		return;
+	}
+	as = w->as;
+	async_wait(as); /* the spare buffer is free once its write is done */
+	pthread_mutex_lock(&as->mu);
+	full = w->buf;
+	w->buf = as->spare;
+	as->spare = full;
+	as->pending = full;
+	as->plen = w->blen;
+	pthread_cond_signal(&as->work);
+	pthread_mutex_unlock(&as->mu);
+	w->blen = 0;
+}
+
 void jw_flush(struct jw *w)
 {
+	if (w->as)
+		async_wait(w->as);
 	if (w->buf && w->blen) {
 		fwrite(w->buf, 1, w->blen, w->f);
 		w->blen = 0;
@@ -34,6 +133,20 @@ void jw_flush(struct jw *w)
 void jw_release(struct jw *w)
 {
 	jw_flush(w);
+	if (w->as) {
+		struct jw_async *as = w->as;
+		pthread_mutex_lock(&as->mu);
+		as->stop = 1;
+		pthread_cond_signal(&as->work);
+		pthread_mutex_unlock(&as->mu);
+		pthread_join(as->th, NULL);
+		pthread_mutex_destroy(&as->mu);
+		pthread_cond_destroy(&as->work);
+		pthread_cond_destroy(&as->idle);
+		free(as->spare);
+		free(as);
+		w->as = NULL;
+	}
 	free(w->buf);
 	w->buf = NULL;
 }
@@ -45,8 +158,9 @@ static void out(struct jw *w, const void *p, size_t n)
 		return;
 	}
 	if (JW_BUF_SIZE - w->blen < n) {
-		jw_flush(w);
+		flush_full(w);
 		if (n > JW_BUF_SIZE) {
+			jw_flush(w);
 			fwrite(p, 1, n, w->f);
 			return;
 		}
@@ -224,9 +338,8 @@ static int plain(const char *s, size_t n)
 	return 1;
 }
 
-void jw_key(struct jw *w, const char *key)
+void jw_keyn(struct jw *w, const char *key, size_t n)
 {
-	size_t n = strlen(key);
 	pre_value(w);
 	if (n < 64 && plain(key, n)) {
 		/* keys are short literals: "key": in one piece */
@@ -288,13 +401,51 @@ void jw_uint(struct jw *w, uint64_t v)
 	put_u64(w, v, 0);
 }
 
+/* v with `decimals` digits after the point, written at the end of b; its
+ * length, or 0 when printf must decide (the rounding is too close to call,
+ * or the number is large). printf's own is exact, half to even. */
+static size_t fixed(char *b, size_t bl, double v, int decimals)
+{
+	static const double p10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
+	double sc, fl, fr;
+	uint64_t u, ip, fp, div;
+	size_t i = bl;
+	if (decimals < 0 || decimals > 6 || !(fabs(v) < 1e9) || bl < 32)
+		return 0;
+	sc = fabs(v) * p10[decimals];
+	fl = floor(sc);
+	fr = sc - fl;
+	if (fabs(fr - 0.5) < 1e-6)
+		return 0;
+	u = (uint64_t)fl + (fr > 0.5);
+	div = (uint64_t)p10[decimals];
+	ip = u / div;
+	fp = u % div;
+	for (int d = 0; d < decimals; d++) {
+		b[--i] = (char)('0' + fp % 10);
+		fp /= 10;
+	}
+	if (decimals)
+		b[--i] = '.';
+	do {
+		b[--i] = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip);
+	if (signbit(v))
+		b[--i] = '-';
+	return bl - i;
+}
+
 void jw_double(struct jw *w, double v, int decimals)
 {
+	char b[64];
+	size_t n;
 	pre_value(w);
 	if (!isfinite(v)) {
 		out_s(w, "null");
+	} else if ((n = fixed(b, sizeof(b), v, decimals)) > 0) {
+		out(w, b + sizeof(b) - n, n);
 	} else {
-		char b[64];
 		int k = snprintf(b, sizeof(b), "%.*f", decimals, v);
 		if (k > 0)
 			out(w, b, (size_t)k < sizeof(b) ? (size_t)k : sizeof(b) - 1);
@@ -322,7 +473,3 @@ void jw_raw(struct jw *w, const char *json)
 	out_s(w, json);
 }
 
-void jw_kstr(struct jw *w, const char *key, const char *s) { jw_key(w, key); jw_str(w, s); }
-void jw_kint(struct jw *w, const char *key, int64_t v) { jw_key(w, key); jw_int(w, v); }
-void jw_kuint(struct jw *w, const char *key, uint64_t v) { jw_key(w, key); jw_uint(w, v); }
-void jw_kbool(struct jw *w, const char *key, int v) { jw_key(w, key); jw_bool(w, v); }

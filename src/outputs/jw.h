@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define JW_MAX_DEPTH 32
 
@@ -20,6 +21,8 @@ struct jw {
 	int after_key;  /* a key was written: the value follows without a comma */
 	char *buf;      /* jw_init_buffered: output gathered here, then f */
 	size_t blen;
+	struct jw_async *as; /* the writer thread of a long buffered document */
+	int async_failed;
 };
 
 #define JW_BUF_SIZE (256u * 1024u)
@@ -33,7 +36,7 @@ void jw_obj_close(struct jw *w);
 void jw_arr_open(struct jw *w);
 void jw_arr_close(struct jw *w);
 /* Object member key; the next value call writes its value. */
-void jw_key(struct jw *w, const char *key);
+void jw_keyn(struct jw *w, const char *key, size_t n);
 void jw_str(struct jw *w, const char *s);  /* NULL writes null */
 void jw_strn(struct jw *w, const char *s, size_t n);
 void jw_int(struct jw *w, int64_t v);
@@ -45,10 +48,16 @@ void jw_null(struct jw *w);
 void jw_raw(struct jw *w, const char *json);
 
 /* key + value shorthands */
-void jw_kstr(struct jw *w, const char *key, const char *s);
-void jw_kint(struct jw *w, const char *key, int64_t v);
-void jw_kuint(struct jw *w, const char *key, uint64_t v);
-void jw_kbool(struct jw *w, const char *key, int v);
+/* Keys are mostly literals: their length is known when compiling. */
+static inline void jw_kstr_(struct jw *w, const char *k, size_t n, const char *s) { jw_keyn(w, k, n); jw_str(w, s); }
+static inline void jw_kint_(struct jw *w, const char *k, size_t n, int64_t v) { jw_keyn(w, k, n); jw_int(w, v); }
+static inline void jw_kuint_(struct jw *w, const char *k, size_t n, uint64_t v) { jw_keyn(w, k, n); jw_uint(w, v); }
+static inline void jw_kbool_(struct jw *w, const char *k, size_t n, int v) { jw_keyn(w, k, n); jw_bool(w, v); }
+#define jw_key(w, k) jw_keyn((w), (k), strlen(k))
+#define jw_kstr(w, k, s) jw_kstr_((w), (k), strlen(k), (s))
+#define jw_kint(w, k, v) jw_kint_((w), (k), strlen(k), (v))
+#define jw_kuint(w, k, v) jw_kuint_((w), (k), strlen(k), (v))
+#define jw_kbool(w, k, v) jw_kbool_((w), (k), strlen(k), (v))
 
 /* Escape s into a JSON string body (no quotes) in a caller buffer, for CSV and
  * reports that want the same safety: returns bytes written (NUL-terminated). */

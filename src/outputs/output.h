@@ -44,12 +44,17 @@ struct out_ctx {
 	const struct rank_opts *ropts;    /* knowledge base, baseline */
 	struct rank_result ranked;        /* filled by out_end */
 	const struct log_inputs *logs;    /* may be NULL */
+	uint64_t rank_failed;             /* out_end: ranking ran out of memory (no candidates) */
 };
 
 void out_begin(struct out_ctx *o);
 /* The engine's sink: one finished connection. */
 void out_conn(void *ctx, const struct conn_out *c);
 void out_end(struct out_ctx *o, struct engine *e);
+/* Allocations that failed in the whole run (engine, evidence, ranking):
+ * data was lost, the result is partial (JSON limits "alloc_failures",
+ * exit status 4). */
+uint64_t out_alloc_failures(const struct out_ctx *o, struct engine *e);
 
 /* Per-format parts (report.c, json.c, csv.c). */
 void report_end(struct out_ctx *o, struct engine *e);

@@ -2,7 +2,9 @@
 #include "outputs/output.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "common/util.h"
 #include "dissectors/tls.h"
 #include "outputs/bypass.h"
 
@@ -27,8 +29,10 @@ void out_conn(void *ctx, const struct conn_out *c)
 
 void out_end(struct out_ctx *o, struct engine *e)
 {
-	if (rank_run(engine_evidence(e), engine_dns(e), o->ropts, &o->ranked) < 0)
+	if (rank_run(engine_evidence(e), engine_dns(e), o->ropts, &o->ranked) < 0) {
 		fprintf(stderr, "pinspect: out of memory while ranking\n");
+		o->rank_failed++;
+	}
 	if (o->format == OUT_JSON)
 		json_end(o, e);
 	else if (o->format == OUT_REPORT)
@@ -37,6 +41,11 @@ void out_end(struct out_ctx *o, struct engine *e)
 		out_candidates(o->f, o->list_format, &o->ranked, NULL, 0);
 	fflush(o->f);
 	rank_result_free(&o->ranked);
+}
+
+uint64_t out_alloc_failures(const struct out_ctx *o, struct engine *e)
+{
+	return engine_caps(e)->alloc_failures + evidence_alloc_failures(engine_evidence(e)) + o->rank_failed;
 }
 
 const char *out_version_name(uint16_t v)
@@ -51,5 +60,14 @@ const char *out_alert_name(const struct conn *c)
 
 void out_stream_filter(const struct conn *c, char *buf, size_t len)
 {
-	snprintf(buf, len, "tcp.stream eq %llu", (unsigned long long)c->stream);
+	char b[48];
+	size_t i = sizeof(b);
+	unsigned long long v = c->stream;
+	b[--i] = '\0';
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(b + i - 14, "tcp.stream eq ", 14);
+	pi_strlcpy(buf, b + i - 14, len);
 }

@@ -168,11 +168,49 @@ static void details(struct out_ctx *o, const struct evid_name **v, size_t n)
 	}
 }
 
+/* Every cap hit (the counters of JSON "limits" that are not zero), so a
+ * result is never silently partial. */
+static void limits_line(struct out_ctx *o, struct engine *e)
+{
+	const struct pi_caps *c = engine_caps(e);
+	const struct dns_stats *ds = dns_get_stats(engine_dns(e));
+	const struct {
+		uint64_t n;
+		const char *what;
+	} v[] = {
+		{ c->flows_evicted, "flows evicted" },
+		{ c->reasm_dropped, "reassembly bytes dropped" },
+		{ c->reasm_gaps, "gaps in streams" },
+		{ c->reasm_gaps_forced, "holes skipped to stay within the reassembly caps" },
+		{ c->reasm_budget_hits, "reassembly budget hits" },
+		{ c->tls_msg_too_big, "oversized TLS messages" },
+		{ c->tls_budget_hits, "TLS messages skipped: handshake budget" },
+		{ c->frag_dropped, "fragments dropped" },
+		{ c->dns_names_dropped, "DNS names not kept" },
+		{ ds->pending_evicted, "open DNS queries evicted" },
+		{ ds->addrmap_evicted, "DNS address-map keys evicted" },
+		{ ds->qlog_dropped, "DNS query-log rows dropped" },
+		{ engine_edns(e)->dropped, "encrypted-DNS servers not kept" },
+		{ c->packets_truncated, "packets cut by snaplen" },
+		{ evidence_dropped(engine_evidence(e)), "names not kept" },
+		{ o->ranked.dns_blocked_dropped, "dns-blocked names not listed" },
+		{ out_alloc_failures(o, e), "allocations failed (partial result)" },
+	};
+	int any = 0;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (!v[i].n)
+			continue;
+		fprintf(o->f, "%s%" PRIu64 " %s", any ? ", " : "  limits: ", v[i].n, v[i].what);
+		any = 1;
+	}
+	if (any)
+		fputc('\n', o->f);
+}
+
 static void inputs_and_limits(struct out_ctx *o, struct engine *e)
 {
 	const struct input_info *in;
 	size_t nin = engine_inputs(e, &in);
-	const struct pi_caps *c = engine_caps(e);
 	fprintf(o->f, "\n%sInputs%s\n", bold(o), off(o));
 	for (size_t i = 0; i < nin; i++) {
 		char p[300];
@@ -198,14 +236,7 @@ static void inputs_and_limits(struct out_ctx *o, struct engine *e)
 		if (ws->inputs)
 			fprintf(o->f, "  Web Insights: %zu hosts with failed client SSL handshakes\n", webins_host_count(l->webins));
 	}
-	if (c->flows_evicted || c->reasm_dropped || c->tls_msg_too_big || c->frag_dropped ||
-	    c->dns_names_dropped || c->packets_truncated || c->reasm_gaps)
-		fprintf(o->f,
-		        "  limits: %" PRIu64 " flows evicted, %" PRIu64 " reassembly bytes dropped, %" PRIu64
-		        " gaps in streams, %" PRIu64 " oversized TLS messages, %" PRIu64 " fragments dropped, %" PRIu64
-		        " DNS names not kept, %" PRIu64 " packets cut by snaplen\n",
-		        c->flows_evicted, c->reasm_dropped, c->reasm_gaps, c->tls_msg_too_big, c->frag_dropped,
-		        c->dns_names_dropped, c->packets_truncated);
+	limits_line(o, e);
 }
 
 static const char *cat_col(const struct out_ctx *o, enum category c)

@@ -462,21 +462,59 @@ size_t rank_dns_from_tracker(struct dns_tracker *t, struct rank_dns **out)
 	return w;
 }
 
-/* Names whose queries went unanswered (never answered at all) and that no
- * connection reached: a DNS policy matter. */
-static void add_dns_blocked(struct vec *v, struct evidence *e, const struct rank_dns *dns, size_t ndns)
+/* Most unanswered queries first, then by name. */
+static int cmp_unanswered(const void *a, const void *b)
 {
-	for (size_t i = 0; i < ndns; i++) {
-		const struct rank_dns *r = &dns[i];
+	const struct rank_dns *x = *(const struct rank_dns *const *)a, *y = *(const struct rank_dns *const *)b;
+	if (x->unanswered != y->unanswered)
+		return x->unanswered > y->unanswered ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int dns_blocked(struct evidence *e, const struct rank_dns *r)
+{
+	const struct evid_name *ev;
+	if (!r->unanswered || r->answered)
+		return 0;
+	ev = evidence_find(e, r->name);
+	return !(ev && ev->successes); /* reached another way: the name works */
+}
+
+/* Names whose queries went unanswered (never answered at all) and that no
+ * connection reached: a DNS policy matter. At most PI_RANK_MAX_DNS_BLOCKED
+ * of them, those with the most unanswered queries (the highest scores);
+ * the others are counted in *dropped. */
+static void add_dns_blocked(struct vec *v, struct evidence *e, const struct rank_dns *dns, size_t ndns,
+                            uint64_t *dropped)
+{
+	const struct rank_dns **pick = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < ndns; i++)
+		n += (size_t)dns_blocked(e, &dns[i]);
+	if (n > PI_RANK_MAX_DNS_BLOCKED) {
+		*dropped += n - PI_RANK_MAX_DNS_BLOCKED;
+		pick = malloc(n * sizeof(*pick));
+		if (pick) {
+			size_t k = 0;
+			for (size_t i = 0; i < ndns && k < n; i++)
+				if (dns_blocked(e, &dns[i]))
+					pick[k++] = &dns[i];
+			qsort(pick, k, sizeof(*pick), cmp_unanswered);
+		} /* else (out of memory) the first ones by name */
+		n = PI_RANK_MAX_DNS_BLOCKED;
+	}
+	for (size_t i = 0, k = 0; k < n && i < (pick ? n : ndns); i++) {
+		const struct rank_dns *r = pick ? pick[i] : &dns[i];
 		const struct evid_name *ev;
 		struct candidate *c;
-		if (!r->unanswered || r->answered)
+		if (!pick && !dns_blocked(e, r))
 			continue;
+		k++;
 		ev = evidence_find(e, r->name);
-		if (ev && ev->successes)
-			continue; /* reached another way: the name works */
-		if (!(c = vec_push(v)))
-			return;
+		if (!(c = vec_push(v))) {
+			*dropped += n - k + 1;
+			break;
+		}
 		pi_strlcpy(c->rule, r->name, sizeof(c->rule));
 		c->cat = CAT_DNS_BLOCKED;
 		c->dns_unanswered = r->unanswered;
@@ -490,6 +528,7 @@ static void add_dns_blocked(struct vec *v, struct evidence *e, const struct rank
 		snprintf(c->wireshark_filter, sizeof(c->wireshark_filter),
 		         "dns.qry.name == \"%s\" && dns.flags.response == 0 && !dns.response_in", r->name);
 	}
+	free(pick);
 }
 
 /* ---- order --------------------------------------------------------------- */
@@ -539,6 +578,7 @@ int rank_run_list(struct evidence *e, const struct rank_dns *dns, size_t ndns, c
 
 	out->v = NULL;
 	out->n = 0;
+	out->dns_blocked_dropped = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct candidate *c;
 		if (!evid_all_failures(names[i]) && (!names[i]->total || !(o && o->include_healthy)))
@@ -566,7 +606,7 @@ int rank_run_list(struct evidence *e, const struct rank_dns *dns, size_t ndns, c
 	}
 	free(removed);
 	removed = NULL;
-	add_dns_blocked(&v, e, dns, ndns);
+	add_dns_blocked(&v, e, dns, ndns, &out->dns_blocked_dropped);
 	if (v.n)
 		qsort(v.v, v.n, sizeof(v.v[0]), cmp_cand);
 	out->v = v.v;

@@ -59,6 +59,7 @@ struct rank_opts {
 struct rank_result {
 	struct candidate *v;
 	size_t n;
+	uint64_t dns_blocked_dropped; /* dns-blocked names past PI_RANK_MAX_DNS_BLOCKED */
 };
 
 /* DNS facts per queried name (all query types added up). */

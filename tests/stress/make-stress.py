@@ -23,7 +23,8 @@ cap it must hit (tests/stress/run-stress.sh checks the JSON "limits"):
                each then missing one segment and sending 300 segments of
                1,000 bytes past the hole, interleaved across connections:
                PI_REASM_MAX_SEGS / PI_REASM_MAX_OOO per direction ->
-               reassembly_bytes_dropped (and reassembly_gaps when they close)
+               reassembly_gaps_forced (holes skipped to stay within the caps;
+               PI_REASM_BUDGET, all flows: reassembly_budget_hits)
   hs-bigmsg    1,000 TLS connections whose ClientHello declares 200,000 bytes
                (over PI_TLS_MAX_HS_MSG: skipped -> tls_messages_too_big), and
                1,000 more declaring 120,000 bytes and sending 96,000 of them

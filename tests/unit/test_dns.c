@@ -741,6 +741,58 @@ static void test_many(void)
 	dns_tracker_free(t);
 }
 
+/* With a horizon (no connection older than it), address-map keys whose
+ * answers are all past TTL + grace are freed; recent answers still attribute. */
+static uint64_t horizon_now(void *ctx)
+{
+	(void)ctx;
+	return UINT64_MAX; /* no open connection: the latest answer's time */
+}
+
+static void test_expiry(void)
+{
+	struct pi_caps caps = { 0 };
+	struct dns_tracker *t = dns_tracker_new(&caps);
+	uint8_t q[64], r[96];
+	int found = 0;
+	dns_set_horizon(t, horizon_now, NULL);
+	for (uint32_t i = 0; i < 40000; i++) {
+		char name[16];
+		int nl = snprintf(name, sizeof name, "e%u", i);
+		size_t n = 0;
+		q[n++] = (uint8_t)(i >> 8), q[n++] = (uint8_t)i, q[n++] = 1, q[n++] = 0;
+		q[n++] = 0, q[n++] = 1;
+		memset(q + n, 0, 6);
+		n += 6;
+		q[n++] = (uint8_t)nl;
+		memcpy(q + n, name, (size_t)nl);
+		n += (size_t)nl;
+		memcpy(q + n, "\3com\0\0\1\0\1", 9);
+		n += 9;
+		uint16_t port = (uint16_t)(1024 + (i & 0x7fff));
+		uint8_t cli[16] = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i };
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, cli, port, SRV, 53, q, n, i * 2 + 1, i * SEC);
+		memcpy(r, q, n);
+		r[2] = 0x81, r[3] = 0x80, r[7] = 1;
+		memcpy(r + n, "\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4", 12); /* TTL 60 s */
+		r[n + 12] = 198, r[n + 13] = 19, r[n + 14] = (uint8_t)(i >> 8), r[n + 15] = (uint8_t)i;
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, SRV, 53, cli, port, r, n + 16, i * 2 + 2, i * SEC);
+	}
+	for (uint32_t i = 39000; i < 40000; i += 97) {
+		uint8_t srv[16] = { 198, 19, (uint8_t)(i >> 8), (uint8_t)i };
+		uint8_t cli[16] = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i };
+		struct dns_attr at;
+		char want[16];
+		snprintf(want, sizeof want, "e%u.com", i);
+		found += dns_attribute(t, 4, cli, srv, i * SEC + SEC, NULL, &at) && !strcmp(at.name, want) &&
+		         at.same_client;
+	}
+	CHECK_EQ_INT(found, 11);
+	CHECK(dns_get_stats(t)->addrmap_expired > 40000); /* two keys per answer, most expired */
+	CHECK_EQ_INT(dns_get_stats(t)->addrmap_evicted, 0);
+	dns_tracker_free(t);
+}
+
 int main(void)
 {
 	test_parse_real();
@@ -756,5 +808,6 @@ int main(void)
 	test_sinkhole_json();
 	test_names_cap_and_loop_chain();
 	test_many();
+	test_expiry();
 	UNIT_DONE();
 }

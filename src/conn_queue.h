@@ -1,0 +1,61 @@
+/* conn_queue.h: decided and finished connections handed, in order, to a
+ * thread of their own.
+ *
+ * The packet path (decode, flows, TLS, verdicts, DNS attribution) fills a
+ * self-contained record per event; the other thread runs what only reads
+ * it (evidence, certificate diagnosis, the output sinks). A bounded ring:
+ * the producer waits while it is full. One producer, one consumer, records
+ * handled in the order they were pushed, so results do not depend on
+ * timing.
+ */
+#ifndef PI_CONN_QUEUE_H
+#define PI_CONN_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/verdict.h"
+#include "common/limits.h"
+#include "dissectors/tls.h"
+
+#define CQ_SLOTS 64u
+#define CQ_NAME 1024u   /* DNS_NAME_TEXT_MAX */
+
+enum { CR_DECIDED = 1, CR_CLOSED = 2 };
+
+struct conn_rec {
+	unsigned what;                 /* CR_DECIDED and/or CR_CLOSED */
+	struct conn c;
+	char client[72], server[72], chain_text[512];
+	char key[CQ_NAME], name[CQ_NAME], app[48], category[32];
+	const char *name_source;       /* a static string */
+	const char *input_path;        /* valid until the next cq_drain */
+	int source_rank;
+	int nchain;
+	const char *chain[PI_DNS_MAX_CHAIN];
+	char chain_buf[PI_DNS_MAX_CHAIN][CQ_NAME];
+	int has_certs;
+	struct tls_certs certs;        /* certs.der points to der below */
+	uint8_t *der;                  /* grown on use, kept for reuse */
+	size_t der_cap;
+};
+
+struct conn_queue;
+
+/* fn(ctx, rec) runs on the queue's thread for every record pushed. NULL
+ * when the thread or memory cannot be had (the caller then works inline). */
+struct conn_queue *cq_new(void (*fn)(void *ctx, struct conn_rec *r), void *ctx);
+/* The next record to fill (waits while the ring is full). */
+struct conn_rec *cq_slot(struct conn_queue *q);
+/* Hand the record from cq_slot to the thread. */
+void cq_push(struct conn_queue *q);
+/* Wait until every record pushed so far has been handled. */
+void cq_drain(struct conn_queue *q);
+/* Drain, stop the thread, free. */
+void cq_free(struct conn_queue *q);
+
+/* Copy DER certificates into r (r->certs, r->der); 0, or -1 without memory
+ * (r->has_certs stays 0). */
+int cq_copy_certs(struct conn_rec *r, const struct tls_certs *certs);
+
+#endif
