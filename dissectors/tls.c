@@ -614,11 +614,100 @@ static int ext_versions(struct tls_client_hello *ch, struct cur eb)
 /* Decode a ClientHello body into *ch. Returns 0 if well formed, 1 if an
  * extension is malformed (fields parsed so far kept; JA3 kept unless the
  * extension list itself is broken), -1 if even the fixed part is broken. */
+/* The JA3 fields as numbers (JA3_SEP between fields), kept so that a hello
+ * like one seen before reuses its string and hash: the decimal text and
+ * MD5 cost more than the rest of the parse. Grows on the heap past local
+ * (bounded by the message: at most one value per two bytes). */
+#define JA3_SEP 0x10000u
+
+struct ja3k {
+	uint32_t *v;
+	size_t n, cap;
+	int oom;
+	uint32_t local[256];
+};
+
+static void ja3k_add(struct ja3k *k, uint32_t x)
+{
+	if (k->oom)
+		return;
+	if (k->n == k->cap) {
+		uint32_t *nv = malloc(k->cap * 2 * sizeof(*nv));
+		if (!nv) {
+			k->oom = 1;
+			return;
+		}
+		memcpy(nv, k->v, k->n * sizeof(*nv));
+		if (k->v != k->local)
+			free(k->v);
+		k->v = nv;
+		k->cap *= 2;
+	}
+	k->v[k->n++] = x;
+}
+
+/* Recent hellos' JA3 per thread (direct-mapped, exact by the numbers). */
+#define JA3_MEMO 32u
+#define JA3_MEMO_VALS 256u
+
+struct ja3_memo {
+	size_t n;                     /* 0: empty */
+	uint32_t v[JA3_MEMO_VALS];
+	char ja3[33];
+	char str[sizeof(((struct tls_client_hello *)0)->ja3_str)];
+};
+
+static _Thread_local struct ja3_memo ja3_memo[JA3_MEMO];
+
+/* ch->ja3 and ch->ja3_str from the numbers in k. */
+static void ja3_make(struct tls_client_hello *ch, const struct ja3k *k)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	struct ja3_memo *m = NULL;
+	struct ja3b j;
+	if (k->n <= JA3_MEMO_VALS) {
+		m = &ja3_memo[pi_hash(k->v, k->n * sizeof(k->v[0]), 0x6a6133) & (JA3_MEMO - 1)];
+		if (m->n == k->n && memcmp(m->v, k->v, k->n * sizeof(k->v[0])) == 0) {
+			memcpy(ch->ja3, m->ja3, sizeof(ch->ja3));
+			memcpy(ch->ja3_str, m->str, sizeof(ch->ja3_str));
+			return;
+		}
+	}
+	j.md = NULL;
+	j.md_bad = 0;
+	j.blen = 0;
+	j.out = ch->ja3_str;
+	j.cap = sizeof ch->ja3_str;
+	j.copied = 0;
+	j.first = 1;
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->v[i] == JA3_SEP)
+			ja3_field(&j);
+		else
+			ja3_num(&j, k->v[i]);
+	}
+	if (ja3_final(&j, md) == 0) {
+		for (unsigned i = 0; i < 16; i++) {
+			ch->ja3[2 * i] = hex[md[i] >> 4];
+			ch->ja3[2 * i + 1] = hex[md[i] & 15];
+		}
+		ch->ja3[32] = '\0';
+	}
+	EVP_MD_CTX_free(j.md);
+	if (m && ch->ja3[0]) {
+		m->n = k->n;
+		memcpy(m->v, k->v, k->n * sizeof(k->v[0]));
+		memcpy(m->ja3, ch->ja3, sizeof(m->ja3));
+		memcpy(m->str, ch->ja3_str, sizeof(m->str));
+	}
+}
+
 static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 {
 	struct cur sid, ciphers, comp, exts = cur_empty();
 	struct cur groups = cur_empty(), formats = cur_empty(), list;
-	struct ja3b j;
+	struct ja3k k;
 	uint16_t v;
 	uint8_t u;
 	int bad = 0, ja3_bad = 0;
@@ -634,19 +723,16 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 	if (cur_left(&m) && (cur_vec16(&m, &exts) != PI_OK || cur_left(&m)))
 		bad = ja3_bad = 1;
 
-	j.md = NULL;
-	j.md_bad = 0;
-	j.blen = 0;
-	j.out = ch->ja3_str;
-	j.cap = sizeof ch->ja3_str;
-	j.copied = 0;
-	j.first = 1;
-	ja3_num(&j, ch->legacy_version);
-	ja3_field(&j);
+	k.v = k.local;
+	k.n = 0;
+	k.cap = sizeof(k.local) / sizeof(k.local[0]);
+	k.oom = 0;
+	ja3k_add(&k, ch->legacy_version);
+	ja3k_add(&k, JA3_SEP);
 	while (cur_u16(&ciphers, &v) == PI_OK)
 		if (!is_grease(v))
-			ja3_num(&j, v);
-	ja3_field(&j);
+			ja3k_add(&k, v);
+	ja3k_add(&k, JA3_SEP);
 	while (cur_left(&exts)) {
 		uint16_t et;
 		struct cur eb;
@@ -655,7 +741,7 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 			break;
 		}
 		if (!is_grease(et))
-			ja3_num(&j, et);
+			ja3k_add(&k, et);
 		switch (et) {
 		case TLS_EXT_SERVER_NAME:
 			if (ext_sni(ch, eb))
@@ -684,30 +770,20 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 			break;
 		}
 	}
-	ja3_field(&j);
+	ja3k_add(&k, JA3_SEP);
 	list = groups;
 	while (cur_u16(&list, &v) == PI_OK)
 		if (!is_grease(v))
-			ja3_num(&j, v);
-	ja3_field(&j);
+			ja3k_add(&k, v);
+	ja3k_add(&k, JA3_SEP);
 	list = formats;
 	while (cur_u8(&list, &u) == PI_OK)
-		ja3_num(&j, u);
+		ja3k_add(&k, u);
 
-	if (!ja3_bad) {
-		static const char hex[] = "0123456789abcdef";
-		unsigned char md[EVP_MAX_MD_SIZE];
-		if (ja3_final(&j, md) == 0) {
-			for (unsigned i = 0; i < 16; i++) {
-				ch->ja3[2 * i] = hex[md[i] >> 4];
-				ch->ja3[2 * i + 1] = hex[md[i] & 15];
-			}
-			ch->ja3[32] = '\0';
-		}
-	}
-	EVP_MD_CTX_free(j.md);
-	if (ja3_bad)
-		ch->ja3_str[0] = '\0';
+	if (!ja3_bad && !k.oom)
+		ja3_make(ch, &k);
+	if (k.v != k.local)
+		free(k.v);
 	return bad;
 }
 

@@ -263,8 +263,9 @@ static void hook_packet(void *ctx, struct flow *f, int dir, const struct decoded
 	if (!a->conn)
 		return; /* not (yet) TLS: nothing to decide */
 	a->conn->last_ts = pkt->ts_ns;
-	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done && d->l3 && d->l3len)
-		ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns);
+	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done && d->l3 && d->l3len &&
+	    ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns) && a->tls)
+		ndpi_remember(e->ndpi, &a->ndpi, a->tls->ch.sni);
 	verdict_tcp(a->conn, dir == f->client ? 0 : 1, d->tcp_flags, d->paylen, pkt->frame, pkt->ts_ns);
 	if (a->conn->verdict != V_NONE && !a->reported)
 		report_decision(e, f, a);

@@ -28,10 +28,12 @@ const char *edns_kind_name(enum edns_kind k)
 
 int edns_is_doh_name(const char *sni)
 {
+	size_t n;
 	if (!sni || !*sni)
 		return 0;
+	n = strlen(sni);
 	for (size_t i = 0; i < sizeof(doh_names) / sizeof(doh_names[0]); i++)
-		if (strcasecmp(sni, doh_names[i]) == 0)
+		if (strlen(doh_names[i]) == n && strcasecmp(sni, doh_names[i]) == 0)
 			return 1;
 	return 0;
 }

@@ -119,6 +119,20 @@ int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res)
 	return 1;
 }
 
+void ndpi_remember(struct ndpi_ctx *n, const struct ndpi_flow_state *s, const char *sni)
+{
+	uint64_t h;
+	struct sni_slot *sl;
+	if (!n || !s->done || !sni || !*sni || !s->res.app[0])
+		return;
+	sl = slot_for(n, sni, &h);
+	if (sl->hash == h && strncmp(sl->sni, sni, sizeof(sl->sni) - 1) == 0)
+		return;
+	sl->hash = h;
+	pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
+	sl->res = s->res;
+}
+
 void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni)
 {
 	if (!s->done) {
@@ -135,11 +149,5 @@ void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *s
 		ndpi_flow_free(s->flow);
 		s->flow = NULL;
 	}
-	if (sni && *sni && s->res.app[0]) {
-		uint64_t h;
-		struct sni_slot *sl = slot_for(n, sni, &h);
-		sl->hash = h;
-		pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
-		sl->res = s->res;
-	}
+	ndpi_remember(n, s, sni);
 }

@@ -37,6 +37,10 @@ int ndpi_feed(struct ndpi_ctx *n, struct ndpi_flow_state *s, const uint8_t *l3, 
 /* Classify by SNI alone when no packets were given (cache hit path):
  * returns 1 and fills res if the SNI was classified before. */
 int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res);
+/* nDPI has settled on a flow (s->done) with this SNI: remember its answer
+ * for the SNI now, so that the flows that follow skip nDPI even while this
+ * one is open. */
+void ndpi_remember(struct ndpi_ctx *n, const struct ndpi_flow_state *s, const char *sni);
 /* Give up on the flow: settle the result with what nDPI has, free state. */
 void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni);
 
