@@ -54,6 +54,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,34 @@ struct iface {
 	int64_t offset_s;    /* if_tsoffset, seconds */
 };
 
+/* Read-ahead: once the header is read, a file is read (and decompressed)
+ * by a thread of its own into chunks; the parser takes them in turn. Each
+ * chunk has RB_CAP bytes of head room before its data, where the unread
+ * tail of the previous chunk (less than a record) is put, so a packet is
+ * never copied otherwise. */
+#define PF_DATA   (1024u * 1024u)
+#define PF_CHUNKS 3u
+
+struct pf_chunk {
+	uint8_t *mem;        /* RB_CAP head room + PF_DATA */
+	long got;            /* bytes of data; 0 at the end, <0 on error */
+	uint64_t raw_off;    /* compressed bytes read so far (gzip) */
+};
+
+struct prefetch {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t filled, freed;
+	struct pf_chunk c[PF_CHUNKS];
+	unsigned head;        /* the first of the parser's chunks, else the first ready */
+	unsigned count;       /* ready chunks, after the parser's */
+	unsigned in_use;      /* chunks held by the parser (0 to 2: 2 while it moves on) */
+	int stop, done;       /* asked to stop; the thread has sent the end */
+	char errmsg[128];     /* zlib's message at an error */
+	gzFile gz;
+	int gzipped;
+};
+
 struct cap_reader {
 	char *name;          /* for messages */
 	gzFile gz;           /* file input; NULL for a stream */
@@ -121,6 +150,9 @@ struct cap_reader {
 	int src_err;         /* gzread failed: read error or damaged gzip */
 
 	uint8_t *copy;       /* packet copy, only for blocks bigger than buf */
+	struct prefetch *pf; /* read-ahead thread (files), NULL otherwise */
+	uint8_t *own_buf;    /* the buffer reader_new made (buf moves to chunks) */
+	uint64_t raw_off;    /* with pf: compressed bytes read (progress) */
 
 	enum cap_format fmt;
 	enum rd_state state;
@@ -143,6 +175,9 @@ enum { W_SNAPLEN = 1, W_WIRELEN = 2, W_BLOCK = 4, W_OPTION = 8 };
 
 /* ---- buffered reader ------------------------------------------------ */
 
+static uint64_t rb_off(const struct cap_reader *r);
+static int pf_need(struct cap_reader *r, size_t n);
+
 static uint64_t rb_off(const struct cap_reader *r)
 {
 	return r->base + r->pos;
@@ -161,6 +196,8 @@ static int rb_need(struct cap_reader *r, size_t n)
 		return 1;
 	if (n > RB_CAP)
 		return 0;
+	if (r->pf)
+		return pf_need(r, n);
 	if (r->pos) { /* keep the unread tail (less than a record) at the front */
 		size_t left = r->len - r->pos;
 		memmove(r->buf, r->buf + r->pos, left);
@@ -194,6 +231,142 @@ static int rb_need(struct cap_reader *r, size_t n)
 			r->src_eof = 1;
 		} else {
 			r->len += (size_t)got;
+		}
+	}
+	return r->len - r->pos >= n;
+}
+
+/* ---- read-ahead thread ------------------------------------------------ */
+
+static void *pf_main(void *arg)
+{
+	struct prefetch *pf = arg;
+	pthread_mutex_lock(&pf->mu);
+	for (;;) {
+		struct pf_chunk *c;
+		long got;
+		while (!pf->stop && pf->count + pf->in_use >= PF_CHUNKS)
+			pthread_cond_wait(&pf->freed, &pf->mu);
+		if (pf->stop)
+			break;
+		/* ring order: the parser's chunk, the ready ones, the free ones */
+		c = &pf->c[(pf->head + pf->in_use + pf->count) % PF_CHUNKS];
+		pthread_mutex_unlock(&pf->mu);
+		got = gzread(pf->gz, c->mem + RB_CAP, PF_DATA);
+		if (got == 0) {
+			int zerr = Z_OK;
+			const char *m = gzerror(pf->gz, &zerr);
+			if (zerr != Z_OK) { /* Z_BUF_ERROR: compressed stream cut */
+				got = -1;
+				pi_strlcpy(pf->errmsg, m && *m ? m : "read error", sizeof(pf->errmsg));
+			}
+		} else if (got < 0) {
+			const char *m = gzerror(pf->gz, NULL);
+			pi_strlcpy(pf->errmsg, m && *m ? m : "read error", sizeof(pf->errmsg));
+		}
+		if (pf->gzipped) {
+			z_off_t o = gzoffset(pf->gz);
+			c->raw_off = o < 0 ? 0 : (uint64_t)o;
+		}
+		c->got = got;
+		pthread_mutex_lock(&pf->mu);
+		pf->count++;
+		pthread_cond_signal(&pf->filled);
+		if (got <= 0) {
+			pf->done = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pf->mu);
+	return NULL;
+}
+
+static void pf_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	for (unsigned i = 0; i < PF_CHUNKS; i++)
+		free(pf->c[i].mem);
+	pthread_mutex_destroy(&pf->mu);
+	pthread_cond_destroy(&pf->filled);
+	pthread_cond_destroy(&pf->freed);
+	free(pf);
+}
+
+/* Start reading r->gz ahead; r->gz belongs to the thread from now on.
+ * Without memory or a thread, r reads on its own as before. */
+static void pf_start(struct cap_reader *r)
+{
+	struct prefetch *pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return;
+	pthread_mutex_init(&pf->mu, NULL);
+	pthread_cond_init(&pf->filled, NULL);
+	pthread_cond_init(&pf->freed, NULL);
+	for (unsigned i = 0; i < PF_CHUNKS; i++) {
+		if (!(pf->c[i].mem = malloc(RB_CAP + PF_DATA))) {
+			pf_free(pf);
+			return;
+		}
+	}
+	pf->gz = r->gz;
+	pf->gzipped = r->gzipped;
+	if (pthread_create(&pf->th, NULL, pf_main, pf) != 0) {
+		pf_free(pf);
+		return;
+	}
+	r->pf = pf;
+}
+
+static void pf_stop(struct cap_reader *r)
+{
+	struct prefetch *pf = r->pf;
+	if (!pf)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	pf->stop = 1;
+	pthread_cond_signal(&pf->freed);
+	pthread_mutex_unlock(&pf->mu);
+	pthread_join(pf->th, NULL);
+	if (r->buf != r->own_buf)
+		r->buf = r->own_buf; /* chunks go with pf */
+	r->pf = NULL;
+	pf_free(pf);
+}
+
+/* rb_need with read-ahead: move to the next chunk, the unread tail of this
+ * one before its data. */
+static int pf_need(struct cap_reader *r, size_t n)
+{
+	struct prefetch *pf = r->pf;
+	while (r->len - r->pos < n && !r->src_eof) {
+		struct pf_chunk *c;
+		size_t left = r->len - r->pos;
+		uint64_t off = rb_off(r);
+		pthread_mutex_lock(&pf->mu);
+		while (pf->count == 0)
+			pthread_cond_wait(&pf->filled, &pf->mu);
+		c = &pf->c[(pf->head + pf->in_use) % PF_CHUNKS];
+		pf->count--;
+		pf->in_use++;
+		pthread_mutex_unlock(&pf->mu);
+		memcpy(c->mem + RB_CAP - left, r->buf + r->pos, left);
+		if (r->buf != r->own_buf) {
+			/* the chunk left behind goes back, now that its tail is copied */
+			pthread_mutex_lock(&pf->mu);
+			pf->head = (pf->head + 1) % PF_CHUNKS;
+			pf->in_use--;
+			pthread_cond_signal(&pf->freed);
+			pthread_mutex_unlock(&pf->mu);
+		}
+		r->buf = c->mem;
+		r->pos = RB_CAP - left;
+		r->len = RB_CAP + (c->got > 0 ? (size_t)c->got : 0);
+		r->base = off - r->pos; /* wraps below 0 at the start: only base + pos counts */
+		r->raw_off = c->raw_off;
+		if (c->got <= 0) {
+			r->src_eof = 1;
+			r->src_err = c->got < 0;
 		}
 	}
 	return r->len - r->pos >= n;
@@ -239,6 +412,8 @@ static const char *src_msg(struct cap_reader *r)
 	const char *m;
 	if (!r->gz)
 		return "the stream reported an error";
+	if (r->pf)
+		return r->pf->errmsg[0] ? r->pf->errmsg : "read error";
 	m = gzerror(r->gz, NULL);
 	return m && *m ? m : "read error";
 }
@@ -698,6 +873,7 @@ static struct cap_reader *reader_new(const char *shown, char *err, size_t errlen
 		return NULL;
 	}
 	memcpy(r->name, shown, n + 1);
+	r->own_buf = r->buf;
 	return r;
 }
 
@@ -783,6 +959,8 @@ struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 	(void)gzbuffer(r->gz, 128u * 1024u);
 	if (open_header(r, shown, err, errlen))
 		goto fail;
+	if (!r->src_eof)
+		pf_start(r); /* the rest is read ahead, on another core */
 	return r;
 fail:
 	cap_close(r);
@@ -839,6 +1017,8 @@ uint64_t cap_raw_offset(const struct cap_reader *r)
 	z_off_t o;
 	if (!r->gzipped)
 		return rb_off(r);
+	if (r->pf)
+		return r->raw_off;
 	o = gzoffset(r->gz);
 	return o < 0 ? 0 : (uint64_t)o;
 }
@@ -866,6 +1046,7 @@ void cap_close(struct cap_reader *r)
 {
 	if (!r)
 		return;
+	pf_stop(r);
 	if (r->gz)
 		gzclose(r->gz);
 	free(r->ifs);
