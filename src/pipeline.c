@@ -25,6 +25,15 @@ enum app_kind { APP_UNKNOWN = 0, APP_TLS, APP_DNS, APP_OTHER };
  * the start of each of its first chunks. */
 #define STARTTLS_PROBE_CHUNKS 32
 
+/* dns_attribute's answer for a decided connection, kept for its close: the
+ * same while the tracker's generation is (an open TLS flow, a few bytes). */
+struct attr_memo {
+	uint64_t gen;
+	int ok;
+	uint8_t had_sni;
+	struct dns_attr attr;
+};
+
 struct flow_app {
 	enum app_kind kind;
 	uint8_t probes[2];
@@ -33,6 +42,7 @@ struct flow_app {
 	struct tls_state *tls;
 	struct dns_tcp_dir *dns;        /* [2], for DNS over TCP */
 	struct ndpi_flow_state ndpi;
+	struct attr_memo *memo;         /* the DNS attribution at the decision */
 	struct flow *flow;              /* back pointer while feeding */
 	struct engine *e;
 };
@@ -295,8 +305,10 @@ struct conn_view {
 	int source_rank;  /* 2 sni, 1 dns, 0 none */
 };
 
-static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v)
+/* keep: the flow goes on (remember the DNS attribution for its close). */
+static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v, int keep)
 {
+	int ok;
 	struct conn *c = a->conn;
 	const char *name = c->sni;
 	const char *src = c->sni[0] ? "sni" : "none";
@@ -306,8 +318,20 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 	memset(v, 0, sizeof(*v));
 	endpoint_str(c->ipver, c->caddr, c->cport, v->client, sizeof(v->client));
 	endpoint_str(c->ipver, c->saddr, c->sport, v->server, sizeof(v->server));
-	if (dns_attribute(e->dns, c->ipver, c->caddr, c->saddr, c->first_ts, c->sni[0] ? c->sni : NULL,
-	                  &v->attr)) {
+	if (a->memo && a->memo->gen == dns_generation(e->dns) && a->memo->had_sni == (c->sni[0] != 0)) {
+		ok = a->memo->ok;
+		v->attr = a->memo->attr;
+	} else {
+		ok = dns_attribute(e->dns, c->ipver, c->caddr, c->saddr, c->first_ts, c->sni[0] ? c->sni : NULL,
+		                   &v->attr);
+		if (keep && (a->memo || (a->memo = malloc(sizeof(*a->memo))) != NULL)) {
+			a->memo->gen = dns_generation(e->dns);
+			a->memo->ok = ok;
+			a->memo->had_sni = c->sni[0] != 0;
+			a->memo->attr = v->attr;
+		}
+	}
+	if (ok) {
 		v->o.chain = v->attr.chain;
 		v->o.nchain = v->attr.nchain;
 		/* no SNI: the address came from a DNS answer; an SNI that is a CDN
@@ -425,7 +449,7 @@ static int report_decision_v(struct engine *e, struct flow *f, struct flow_app *
 	if (a->reported || a->kind != APP_TLS || !a->conn || !a->conn->tls_records || a->conn->verdict == V_NONE)
 		return 0;
 	a->reported = 1;
-	conn_view_fill(e, f, a, v);
+	conn_view_fill(e, f, a, v, !(also & CR_CLOSED));
 	if (a->conn->sport == 853)
 		edns_add(&e->edns, EDNS_DOT, a->conn->ipver, a->conn->saddr, a->conn->sport, a->conn->sni,
 		         a->conn->first_frame, e->cur_input);
@@ -452,7 +476,7 @@ static void hook_close(void *ctx, struct flow *f)
 		verdict_finish(a->conn);
 		/* decided only now: one event, with the view just made */
 		if (!report_decision_v(e, f, a, &v, CR_CLOSED)) {
-			conn_view_fill(e, f, a, &v);
+			conn_view_fill(e, f, a, &v, 0);
 			hand_on(e, a, &v, CR_CLOSED);
 		}
 	} else if (a->ndpi.flow && e->ndpi) {
@@ -468,6 +492,7 @@ static void hook_close(void *ctx, struct flow *f)
 		free(a->dns);
 	}
 	free(a->conn);
+	free(a->memo);
 	free(a);
 	f->app = NULL;
 }

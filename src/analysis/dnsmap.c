@@ -207,6 +207,7 @@ struct qrow { /* one line of the per-query log */
 
 struct dns_tracker {
 	struct pi_caps *caps;
+	uint64_t gen;       /* bumped by whatever may change dns_attribute's answers */
 	struct dns_stats st;
 	int input;
 	int qlog_on;
@@ -1073,6 +1074,7 @@ void dns_tracker_free(struct dns_tracker *t)
 
 void dns_next_input(struct dns_tracker *t, int input_index)
 {
+	t->gen++;
 	tx_clear(t);
 	t->amap.n = 0;
 	t->amap_next = 0;
@@ -1094,8 +1096,14 @@ void dns_set_query_log(struct dns_tracker *t, int on)
 	t->qlog_on = on != 0;
 }
 
+uint64_t dns_generation(const struct dns_tracker *t)
+{
+	return t->gen;
+}
+
 void dns_finish(struct dns_tracker *t)
 {
+	t->gen++;
 	tx_clear(t);
 }
 
@@ -1104,6 +1112,7 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
                    const uint8_t dst[16], uint16_t dport,
                    const uint8_t *msg, size_t len, uint64_t frame, uint64_t ts_ns)
 {
+	t->gen++;
 	struct dns_msg *m = &t->m;
 	char buf[DNS_NAME_TEXT_MAX];
 

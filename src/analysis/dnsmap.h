@@ -161,6 +161,11 @@ int dns_attribute(struct dns_tracker *t, int ipver, const uint8_t client[16],
                   const uint8_t server[16], uint64_t ts_ns, const char *sni,
                   struct dns_attr *out);
 
+/* A number that changes whenever dns_attribute's answers may (a message
+ * tracked, an input begun, the end): an answer kept with the number it was
+ * given under still holds while the number is the same. */
+uint64_t dns_generation(const struct dns_tracker *t);
+
 /* End of all input: open transactions are finalised as unanswered. */
 void dns_finish(struct dns_tracker *t);
 

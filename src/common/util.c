@@ -73,31 +73,51 @@ void pi_set_quiet(int quiet)
 	warn_quiet = quiet;
 }
 
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t mix64(uint64_t k)
+{
+	k *= 0x87c37b91114253d5ull;
+	k = rotl64(k, 31);
+	return k * 0x4cf5ad432745937full;
+}
+
 uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 {
 	/* 8 bytes a step (a multiply-rotate mix in the manner of MurmurHash3's
-	 * 64-bit block step), the tail zero-padded, then a full avalanche: DER
-	 * chains of kilobytes are hashed per connection. */
+	 * 64-bit block step), four independent lanes over 32-byte blocks for
+	 * long inputs (DER chains of kilobytes are hashed per connection), the
+	 * tail zero-padded, then a full avalanche. */
 	const uint8_t *p = data;
 	uint64_t h = 1469598103934665603ull ^ seed ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull);
 	uint64_t k;
+	if (len >= 64) {
+		uint64_t l[4] = { h, h ^ 0x243f6a8885a308d3ull, h ^ 0x13198a2e03707344ull, h ^ 0xa4093822299f31d0ull };
+		while (len >= 32) {
+			for (int i = 0; i < 4; i++) {
+				memcpy(&k, p + 8 * i, 8);
+				l[i] = rotl64(l[i] ^ mix64(k), 27) * 5 + 0x52dce729;
+			}
+			p += 32;
+			len -= 32;
+		}
+		h = rotl64(l[0], 1) ^ rotl64(l[1], 7) ^ rotl64(l[2], 12) ^ rotl64(l[3], 18);
+		h *= 0x9e3779b97f4a7c15ull;
+	}
 	while (len >= 8) {
 		memcpy(&k, p, 8);
-		k *= 0x87c37b91114253d5ull;
-		k = (k << 31) | (k >> 33);
-		k *= 0x4cf5ad432745937full;
-		h ^= k;
-		h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
+		h ^= mix64(k);
+		h = rotl64(h, 27) * 5 + 0x52dce729;
 		p += 8;
 		len -= 8;
 	}
 	if (len) {
 		k = 0;
 		memcpy(&k, p, len);
-		k *= 0x87c37b91114253d5ull;
-		k = (k << 31) | (k >> 33);
-		k *= 0x4cf5ad432745937full;
-		h ^= k;
+		h ^= mix64(k);
 	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
