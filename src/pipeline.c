@@ -121,9 +121,11 @@ static void on_tls_event(void *ctx, const struct tls_event *ev)
 	verdict_tls(a->conn, ev->dir == TLS_DIR_C2S ? 0 : 1, ev, a->tls);
 	if (a->conn->verdict != V_NONE && !a->reported)
 		report_decision(a->e, a->flow, a);
-	if (ev->type == TLS_EV_CLIENT_HELLO && a->e->ndpi && !a->ndpi.done &&
-	    ndpi_cached(a->e->ndpi, a->tls->ch.sni, &a->ndpi.res)) {
-		a->ndpi.done = 1; /* seen this SNI before: nDPI would say the same */
+	if (ev->type == TLS_EV_CLIENT_HELLO && a->e->ndpi && !a->ndpi.done) {
+		if (ndpi_cached(a->e->ndpi, a->tls->ch.sni, &a->ndpi.res))
+			a->ndpi.done = 1; /* seen this SNI before: nDPI would say the same */
+		else if (!a->ndpi.flow)
+			(void)ndpi_claim(a->e->ndpi, &a->ndpi, a->tls->ch.sni);
 	}
 }
 

@@ -928,26 +928,86 @@ int decode_packet(struct decoder *d, const struct packet *pkt, struct decoded *o
 
 /* Writes the address as text into buf (always terminated; "?" if it does not
  * fit). */
+/* Dotted quad at o; returns the end. */
+static char *put_v4(char *o, const uint8_t *a)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i)
+			*o++ = '.';
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+	}
+	return o;
+}
+
+/* IPv6 text as glibc's inet_ntop writes it (RFC 5952: lowercase, no leading
+ * zeros, the first longest run of two or more zero groups as "::", and the
+ * IPv4 forms ::a.b.c.d and ::ffff:a.b.c.d). out has room for 46 bytes. */
+static void put_v6(char *out, const uint8_t *a)
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, blen = 0, cur = -1, clen = 0;
+	char *o = out;
+	for (int i = 0; i < 8; i++) {
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i] == 0) {
+			if (cur < 0) {
+				cur = i;
+				clen = 0;
+			}
+			if (++clen > blen) {
+				best = cur;
+				blen = clen;
+			}
+		} else {
+			cur = -1;
+		}
+	}
+	if (blen < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + blen) {
+			if (i == best)
+				*o++ = ':';
+			continue;
+		}
+		if (i)
+			*o++ = ':';
+		if (i == 6 && best == 0 && (blen == 6 || (blen == 5 && w[5] == 0xffff))) {
+			o = put_v4(o, a + 12);
+			break;
+		}
+		{
+			int started = 0;
+			for (int sh = 12; sh >= 0; sh -= 4) {
+				unsigned d = (w[i] >> sh) & 15;
+				if (d || started || sh == 0) {
+					*o++ = hx[d];
+					started = 1;
+				}
+			}
+		}
+	}
+	if (best >= 0 && best + blen == 8)
+		*o++ = ':';
+	*o = '\0';
+}
+
 void decode_addr_str(int ipver, const uint8_t *a, char *buf, size_t buflen)
 {
+	char t[48];
 	if (!buflen)
 		return;
-	if (ipver != 6 && buflen >= 16) {
-		/* dotted quad by hand: one per connection end, often */
-		char *o = buf;
-		for (int i = 0; i < 4; i++) {
-			unsigned v = a[i];
-			if (i)
-				*o++ = '.';
-			if (v >= 100)
-				*o++ = (char)('0' + v / 100);
-			if (v >= 10)
-				*o++ = (char)('0' + v / 10 % 10);
-			*o++ = (char)('0' + v % 10);
-		}
-		*o = '\0';
-		return;
+	if (ipver != 6) {
+		/* by hand: one per connection end, often */
+		*put_v4(t, a) = '\0';
+	} else {
+		put_v6(t, a);
 	}
-	if (!inet_ntop(ipver == 6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)buflen))
-		pi_strlcpy(buf, "?", buflen);
+	pi_strlcpy(buf, t, buflen);
 }

@@ -14,6 +14,7 @@
 struct sni_slot {
 	uint64_t hash;
 	char sni[64];
+	uint8_t pending;    /* a flow is being classified for this SNI */
 	struct ndpi_result res;
 };
 
@@ -106,6 +107,11 @@ static struct sni_slot *slot_for(struct ndpi_ctx *n, const char *sni, uint64_t *
 	return &n->cache[*h & (SNI_CACHE_SIZE - 1)];
 }
 
+static int slot_is(const struct sni_slot *sl, uint64_t h, const char *sni)
+{
+	return sl->hash == h && strncmp(sl->sni, sni, sizeof(sl->sni) - 1) == 0;
+}
+
 int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res)
 {
 	uint64_t h;
@@ -113,9 +119,29 @@ int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res)
 	if (!sni || !*sni)
 		return 0;
 	sl = slot_for(n, sni, &h);
-	if (sl->hash != h || strncmp(sl->sni, sni, sizeof(sl->sni) - 1) != 0)
+	if (!slot_is(sl, h, sni) || !sl->res.app[0])
 		return 0;
 	*res = sl->res;
+	return 1;
+}
+
+int ndpi_claim(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni)
+{
+	uint64_t h;
+	struct sni_slot *sl;
+	if (!n || !sni || !*sni)
+		return 1;
+	sl = slot_for(n, sni, &h);
+	if (slot_is(sl, h, sni) && sl->pending) {
+		s->deferred = 1;
+		s->done = 1; /* the answer comes from the flow classifying the name */
+		return 0;
+	}
+	sl->hash = h;
+	pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
+	memset(&sl->res, 0, sizeof(sl->res));
+	sl->pending = 1;
+	s->claimed = 1;
 	return 1;
 }
 
@@ -126,15 +152,21 @@ void ndpi_remember(struct ndpi_ctx *n, const struct ndpi_flow_state *s, const ch
 	if (!n || !s->done || !sni || !*sni || !s->res.app[0])
 		return;
 	sl = slot_for(n, sni, &h);
-	if (sl->hash == h && strncmp(sl->sni, sni, sizeof(sl->sni) - 1) == 0)
+	if (slot_is(sl, h, sni) && !sl->pending && sl->res.app[0])
 		return;
 	sl->hash = h;
 	pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
 	sl->res = s->res;
+	sl->pending = 0;
 }
 
 void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni)
 {
+	if (s->deferred) {
+		/* what the flow that classified the name found, if it has */
+		(void)ndpi_cached(n, sni, &s->res);
+		return;
+	}
 	if (!s->done) {
 		if (s->flow) {
 			uint8_t guessed = 0;
@@ -150,4 +182,11 @@ void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *s
 		s->flow = NULL;
 	}
 	ndpi_remember(n, s, sni);
+	if (s->claimed && sni && *sni) {
+		/* no answer after all: the next flow of the name tries */
+		uint64_t h;
+		struct sni_slot *sl = slot_for(n, sni, &h);
+		if (slot_is(sl, h, sni))
+			sl->pending = 0;
+	}
 }

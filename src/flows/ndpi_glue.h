@@ -27,6 +27,8 @@ struct ndpi_flow_state {
 	struct ndpi_flow_struct *flow;
 	uint16_t packets;
 	uint8_t done;
+	uint8_t claimed;    /* this flow classifies its SNI for the others */
+	uint8_t deferred;   /* another flow classifies the SNI: take its answer */
 	struct ndpi_result res;
 };
 
@@ -37,6 +39,11 @@ int ndpi_feed(struct ndpi_ctx *n, struct ndpi_flow_state *s, const uint8_t *l3, 
 /* Classify by SNI alone when no packets were given (cache hit path):
  * returns 1 and fills res if the SNI was classified before. */
 int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res);
+/* A flow with this SNI is about to be fed: returns 1 (feed it; the SNI is
+ * now being classified), or 0 when another open flow is classifying the
+ * same SNI: s is then done, deferred, and ndpi_flow_done takes that flow's
+ * answer (once per distinct SNI, not once per connection). */
+int ndpi_claim(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni);
 /* nDPI has settled on a flow (s->done) with this SNI: remember its answer
  * for the SNI now, so that the flows that follow skip nDPI even while this
  * one is open. */

@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _POSIX_C_SOURCE 200809L /* mkstemp, truncate, dup2 */
 #endif
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1536,6 +1537,48 @@ static void test_fuzz(struct decoder *d)
 	decoder_reset(d);
 }
 
+/* decode_addr_str writes what inet_ntop writes: zero runs of every length
+ * and place, ties between runs, the IPv4-compatible and mapped forms, and
+ * pseudo-random addresses made mostly of zero groups. */
+static void test_addr_text(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int bad = 0;
+	for (int i = 0; i < 300000; i++) {
+		uint8_t a[16];
+		char mine[64], want[64];
+		if (i < 256) {
+			/* every pattern of zero and non-zero groups */
+			for (int g = 0; g < 8; g++) {
+				a[2 * g] = 0;
+				a[2 * g + 1] = (uint8_t)((i >> g) & 1 ? g + 1 : 0);
+			}
+		} else {
+			for (int g = 0; g < 8; g++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				unsigned v = (x & 3) ? 0 : (unsigned)(x >> 20) & (x & 4 ? 0xffff : 0xff);
+				a[2 * g] = (uint8_t)(v >> 8);
+				a[2 * g + 1] = (uint8_t)v;
+			}
+			if (i % 7 == 0) { /* ::ffff:a.b.c.d and ::a.b.c.d */
+				memset(a, 0, 10);
+				a[10] = a[11] = (i % 14) ? 0xff : 0;
+			}
+		}
+		decode_addr_str(6, a, mine, sizeof(mine));
+		inet_ntop(AF_INET6, a, want, sizeof(want));
+		if (strcmp(mine, want) != 0 && bad++ < 5)
+			fprintf(stderr, "v6 text: %s, inet_ntop: %s\n", mine, want);
+		decode_addr_str(4, a + 12, mine, sizeof(mine));
+		inet_ntop(AF_INET, a + 12, want, sizeof(want));
+		if (strcmp(mine, want) != 0 && bad++ < 5)
+			fprintf(stderr, "v4 text: %s, inet_ntop: %s\n", mine, want);
+	}
+	CHECK(bad == 0);
+}
+
 int main(void)
 {
 	struct pi_caps caps;
@@ -1550,6 +1593,7 @@ int main(void)
 	test_pcapng_errors();
 	test_pcapng_huge_block();
 	test_gzip_many();
+	test_addr_text();
 
 	memset(&caps, 0, sizeof caps);
 	d = decoder_new(&caps);
