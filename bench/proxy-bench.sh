@@ -492,7 +492,7 @@ hs() {
 	c1=$(cpu_ms "$4")
 	echo "$r" | awk -v name="$1" -v a="$c0" -v b="$c1" '{
 		cpu = ($2 > 0 ? (b - a) * 1000 / $2 : 0)
-		printf "%s %.0f\n", $1, cpu >> ("hs." name)
+		printf "%s %.0f %d\n", $1, cpu, $3 >> ("hs." name)
 		printf "  %-14s %7.1f handshakes/s  %6.0f us proxy CPU each  (%d failed)\n", name, $1, cpu, $3 > "/dev/stderr"
 	}'
 }
@@ -507,6 +507,7 @@ bulk() {
 	}'
 }
 col() { [ -s "$1" ] && cut -d' ' -f"$2" "$1" | median; }
+failed() { cat hs.* 2>/dev/null | awk '{ n += $3 } END { print n + 0 }'; }
 
 i=1
 while [ $i -le "$RUNS" ]; do
@@ -552,6 +553,7 @@ BULK_PI_ICPT_CPU=$(col bulk.pinspect-icpt 2)
 BULK_MITM=$(col bulk.mitmproxy 1)
 BULK_MITM_CPU=$(col bulk.mitmproxy 2)
 
+HS_FAILED=$(failed)
 CPU=$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -1)
 NCPU=$(nproc 2>/dev/null || echo "?")
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -613,21 +615,78 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "## Against the targets"
 	echo
 	if [ -n "$MI" ]; then
-		echo "- Intercepted handshakes per second: pinspect $(ratio "$HS_PI" "$HS_MITM")x mitmproxy"
-		echo "  ($(ratio "$HS_PR" "$HS_MITM")x with RSA leaves, as mitmproxy's); mitmproxy spends"
-		echo "  $(ratio "$HS_MITM_CPU" "$HS_PI_CPU")x pinspect's CPU per handshake ($(ratio "$HS_MITM_CPU" "$HS_PR_CPU")x with RSA leaves)."
-		echo "  Against an origin with tickets: $(ratio "$HT_PI" "$HT_MITM")x the rate, $(ratio "$HT_MITM_CPU" "$HT_PI_CPU")x less CPU."
-		echo "  Target: at least 10x."
+		# the machine's ceiling: the client and the origin alone (direct)
+		# use the CPUs fully; a proxied handshake costs them about as much
+		# again (the client's handshake with the proxy, the origin's with
+		# the proxy), plus the proxy's own CPU
+		CEIL=$(awk -v d="$HS_DIRECT" -v m="$HS_MITM" 'BEGIN { if (m > 0) printf "%.1f", d / m; else print "n/a" }')
+		PEER_US=$(awk -v d="$HS_DIRECT" -v n="$NCPU" 'BEGIN { if (d > 0) printf "%.0f", n * 1e6 / d; else print 0 }')
+		PRED=$(awk -v p="$PEER_US" -v c="$HS_PI_CPU" -v n="$NCPU" 'BEGIN { if (p + c > 0) printf "%.0f", n * 1e6 / (p + c); else print 0 }')
+		WANT_US=$(awk -v m="$HS_MITM_CPU" 'BEGIN { printf "%.0f", m / 10 }')
+		echo "Target (issue #9): intercepted handshakes per second at least 10x mitmproxy 8.1's."
+		echo
+		# the most a proxy may spend per handshake for 10x mitmproxy's rate here
+		MAXC=$(awk -v n="$NCPU" -v m="$HS_MITM" -v p="$PEER_US" 'BEGIN { if (m > 0) printf "%.0f", n * 1e6 / (10 * m) - p; else print 0 }')
+		echo "- Rate: pinspect makes $(ratio "$HS_PI" "$HS_MITM")x mitmproxy's handshakes per second"
+		echo "  ($(ratio "$HS_PR" "$HS_MITM")x with RSA leaves, as mitmproxy's; against an origin with tickets"
+		echo "  $(ratio "$HT_PI" "$HT_MITM")x). Not 10x. The rate is the machine's more than the proxy's: the client,"
+		echo "  the origin and the proxy share $NCPU CPUs, and with no proxy at all the client and the"
+		echo "  origin make $HS_DIRECT handshakes/s ($CEIL x mitmproxy's $HS_MITM/s), that is ${PEER_US} us of"
+		echo "  CPU per handshake ($NCPU CPUs / $HS_DIRECT/s) that a proxied handshake costs them too (about"
+		echo "  the same handshakes, plus the CONNECT and a second TCP connection). With pinspect's"
+		echo "  ${HS_PI_CPU} us on top the machine allows about $PRED handshakes/s ($NCPU s of CPU /"
+		echo "  (${PEER_US} + ${HS_PI_CPU}) us); pinspect makes $HS_PI/s."
+		if [ "${MAXC:-0}" -le 0 ]; then
+			echo "  **10x is not reachable on this machine by any proxy**, even one that cost nothing."
+		else
+			echo "  **10x ($(awk -v m="$HS_MITM" 'BEGIN { printf "%.0f", 10 * m }')/s) would leave a proxy at most ${MAXC} us of CPU per handshake here**,"
+			echo "  less than OpenSSL 3.0 needs for the two TLS handshakes alone (below)."
+		fi
+		echo "  mitmproxy is one Python thread: $HS_MITM/s at ${HS_MITM_CPU} us each is"
+		echo "  $(awk -v m="$HS_MITM" -v c="$HS_MITM_CPU" 'BEGIN { printf "%.2f", m * c / 1e6 }') CPU, all one CPU gives it; pinspect's workers use both."
+		echo "- CPU per handshake, the part the proxy controls: mitmproxy spends $(ratio "$HS_MITM_CPU" "$HS_PI_CPU")x"
+		echo "  pinspect's CPU per handshake ($(ratio "$HS_MITM_CPU" "$HS_PR_CPU")x with RSA leaves; $(ratio "$HT_MITM_CPU" "$HT_PI_CPU")x against an"
+		echo "  origin with tickets, where pinspect resumes its sessions with the server and mitmproxy"
+		echo "  8.1 does not). 10x would be ${WANT_US} us or less per handshake; pinspect's is ${HS_PI_CPU} us"
+		echo "  (${HT_PI_CPU} us with tickets)."
+		[ "${HS_FAILED:-0}" -eq 0 ] || echo "- $HS_FAILED handshakes failed in these runs (all setups together; see the script's output)."
 	fi
 	echo "- Spliced throughput: pinspect $(ratio "$BULK_PI" "$BULK_RELAY")x a plain TCP relay, at"
 	echo "  $(ratio "$BULK_PI_CPU" "$BULK_RELAY_CPU")x its CPU per byte. Target: within 10%."
 	echo
-	echo "Where the handshake time goes: pinspect verifies the server, resumes its TLS session"
-	echo "with the server when the server allows it (mitmproxy 8.1 does not: a TODO in its"
-	echo "addons/tlsconfig.py), and forges"
-	echo "one leaf per name and key type, cached; with the default (the server's key type) the"
-	echo "leaf is P-256 here, an ECDSA signature per handshake instead of an RSA one. On a machine"
-	echo "where the client, the origin and the proxy share few CPUs the handshake rate is bounded"
-	echo "by all three: the CPU per handshake is the proxy's own cost."
+	echo "## Where pinspect's CPU per handshake goes"
+	echo
+	echo "Two full TLS handshakes per connection are the floor: to the server (a key exchange,"
+	echo "the server's certificate decoded and its chain verified, its signature checked) and to"
+	echo "the client (a key exchange, a signature with the forged leaf's key). pinspect adds"
+	echo "little of its own: no thread, no allocation of TLS contexts, no DNS lookup for an"
+	echo "address literal, no logging (\`-q\`) per connection; a forged leaf per name and key"
+	echo "type, cached; the server's TLS session resumed when the server allows it. What the"
+	echo "server leg does once per server is done once: a certificate chain verified for a name"
+	echo "is remembered (the same DER chain, the same name, within its dates and 5 minutes; the"
+	echo "server's handshake signature is still checked each time), and the server leg reads"
+	echo "what the socket holds (read-ahead) rather than a record header then its body."
+	echo
+	echo "Against the version before these, run side by side on 2026-11-24 in five interleaved"
+	echo "pairs of 6 s (8 client threads, no tickets, the machine busier than for the tables"
+	echo "above), the proxy's CPU per handshake went from a median 1430 us to 1237 us and its"
+	echo "system calls per handshake from 57 to 43. That run also had a library context whose"
+	echo "provider offered only the decoders certificates need (about 6% of the proxy's CPU);"
+	echo "it wrapped OpenSSL's default provider across library contexts, which OpenSSL does not"
+	echo "document, so it was left out: the tables above are without it."
+	echo
+	echo "OpenSSL 3.0 (the system's) spends much of a handshake outside the cryptography: a"
+	echo "perf profile of the proxy under this benchmark (2026-11-24, this machine, P-256 leaves,"
+	echo "no tickets) gives the kernel (TCP on loopback, epoll, scheduling) 25% of the proxy's"
+	echo "CPU, the key exchanges and signatures with their EVP setup 16%, decoding the"
+	echo "server's certificate 13% with the trial context above, about a fifth without it"
+	echo "(OpenSSL 3.0 builds a decoder context per public key by walking every key manager"
+	echo "and decoder of the library context), the rest of OpenSSL's handshake"
+	echo "machinery (provider fetches per operation, transcript, key schedule, allocation) 37%,"
+	echo "and the proxy, its engine and libc 8%. The same two handshakes in one process, a"
+	echo "client and a server SSL over a BIO pair (P-256 certificates, the chain verification"
+	echo "skipped as the cache does, no sockets), cost about 600 us of CPU with this OpenSSL on"
+	echo "this machine: the 10x CPU target (${WANT_US:-about 600} us) is at what OpenSSL 3.0 needs for"
+	echo "the two handshakes alone, before the kernel's share for two TCP connections."
 } >"$BENCH_OUT.tmp" && mv "$BENCH_OUT.tmp" "$BENCH_OUT"
 cat "$BENCH_OUT"

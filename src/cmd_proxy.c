@@ -474,13 +474,13 @@ static void print_stats(const struct proxy *p)
 {
 	const struct px_stats *st = proxy_stats(p);
 	fprintf(stderr,
-	        "pinspect proxy: %llu connections (%llu intercepted, %llu spliced, %llu server sessions resumed); "
-	        "%llu server failures, "
+	        "pinspect proxy: %llu connections (%llu intercepted, %llu spliced, %llu server sessions resumed, "
+	        "%llu server chains known verified); %llu server failures, "
 	        "%llu client TLS failures; refused: %llu over the limit, %llu bad requests, %llu ports; "
 	        "timeouts: %llu hello, %llu setup, %llu idle; peak %u open; %u workers\n",
 	        (unsigned long long)st->accepted, (unsigned long long)st->intercepted,
 	        (unsigned long long)st->spliced, (unsigned long long)st->upstream_resumed,
-	        (unsigned long long)st->upstream_failed,
+	        (unsigned long long)st->upstream_verify_cached, (unsigned long long)st->upstream_failed,
 	        (unsigned long long)st->client_tls_failed, (unsigned long long)st->refused_limit,
 	        (unsigned long long)st->bad_request, (unsigned long long)st->forbidden_port,
 	        (unsigned long long)st->hello_timeout, (unsigned long long)st->setup_timeout,

@@ -184,6 +184,17 @@ curlp() { timeout 60 curl -sS --max-time 50 --proxy "$PX" "$@"; }
 
 out=$(curlp --cacert ca/ca.pem "https://ok.test:$OPORT/index.html" 2>&1)
 expect "curl trusting the proxy root works intercepted" test "$out" = "hello from the origin"
+# the proxy remembers a server chain it verified, for that name only: the
+# same chain under a name it does not carry is still refused
+echo | timeout 20 openssl s_client -proxy "127.0.0.1:$PPORT" -connect "127.0.0.1:$OPORT" -servername notinsan.test \
+	-CAfile ca/ca.pem -verify_return_error >notinsan.out 2>&1
+expect "a server chain verified for one name is refused for a name it lacks" test $? -ne 0
+out=$(curlp --cacert ca/ca.pem "https://ok.test:$OPORT/index.html" 2>&1)
+expect "... and still taken for the name it has" test "$out" = "hello from the origin"
+# ok.test through another target: no session to resume, the chain is known
+echo | timeout 20 openssl s_client -proxy "127.0.0.1:$PPORT" -connect "127.0.0.1:$OPORT" -servername ok.test \
+	-CAfile ca/ca.pem -verify_return_error >okip.out 2>&1
+expect "a server chain known verified for the name is taken again" test $? -eq 0
 curlp --cacert bundle.pem --pinnedpubkey "sha256//$PIN" "https://pin.test:$OPORT/index.html" >/dev/null 2>&1
 expect "curl pinning the origin key fails intercepted (exit 90)" test $? -eq 90
 out=$(curlp --cacert oca.pem --pinnedpubkey "sha256//$PIN" "https://spliced.test:$OPORT/index.html" 2>&1)
@@ -423,6 +434,8 @@ while read -r status what; do
 done <json.out
 expect "the live log names the client's distrust (mitmproxy's message)" \
 	grep -q "does not trust the proxy's certificate for pin.test" proxy.err
+expect "the refused name's mismatch is logged" grep -q "notinsan.test: server certificate for notinsan.test not trusted" proxy.err
+expect "... and the known chain counted" grep -q -E "[1-9][0-9]* server chains known verified" proxy.err
 
 # ---- pinspect verify ----------------------------------------------------------
 VPORT=$(free_port)

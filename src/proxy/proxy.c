@@ -76,6 +76,10 @@
 #define PX_RESOLVER_THREADS 2 /* per worker */
 #define PX_SESS_MAX 1024u     /* upstream TLS sessions kept for resumption */
 #define PX_SESS_BUCKETS 2048u /* power of two */
+#define PX_VC_MAX 256u        /* verified upstream chains remembered */
+#define PX_VC_BUCKETS 512u    /* power of two */
+#define PX_VC_TTL 300         /* s: a chain is verified again after this */
+#define PX_VC_KEY_MAX (16u * 1024u) /* longer chains are verified every time */
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
 
@@ -218,6 +222,20 @@ struct sess_entry {
 	char key[540];
 };
 
+/* A server certificate chain that verified for a name: the same chain
+ * (byte for byte) for the same name verifies again, until the first
+ * notAfter in the verified chain or PX_VC_TTL. The key is the name and the
+ * DER of every certificate the server sent, compared in full (no digest
+ * stands in for the bytes). */
+struct vc_entry {
+	struct vc_entry *next;
+	uint64_t used;
+	time_t checked;   /* when it verified */
+	time_t not_after; /* the earliest notAfter of the verified chain, trust anchor included */
+	size_t klen;
+	unsigned char key[]; /* klen bytes */
+};
+
 /* A worker: one thread, one epoll loop, its own listening socket
  * (SO_REUSEPORT: the kernel spreads connections), its own connections and
  * resolver. Connections never move between workers. */
@@ -240,6 +258,7 @@ struct worker {
  *   emu  the engine, its sink (so the hooks), p->cur
  *   fmu  the forge and its cache
  *   smu  the upstream session cache
+ *   vmu  the verified upstream chains
  * No lock is held while taking another, so no order can deadlock.
  * Counters shared by all (next_id, open_total, peak, stop) are atomics. */
 struct proxy {
@@ -253,7 +272,7 @@ struct proxy {
 	struct ep_ref sref;
 	char listen_str[80];
 	struct sockaddr_storage laddr; /* the bound listen address */
-	pthread_mutex_t emu, fmu, smu;
+	pthread_mutex_t emu, fmu, smu, vmu;
 	uint8_t mu_init;
 	struct pconn *cur;         /* under emu: the connection the engine is fed for */
 	uint64_t next_id;
@@ -261,6 +280,9 @@ struct proxy {
 	struct sess_entry *sess[PX_SESS_BUCKETS];
 	size_t nsess;
 	uint64_t sess_clock;
+	struct vc_entry *vc[PX_VC_BUCKETS]; /* under vmu */
+	size_t nvc;
+	uint64_t vc_clock;
 	int stop;
 	int nworkers;
 	struct worker *w;
@@ -1055,6 +1077,182 @@ static void sess_offer(struct pconn *c)
 		}
 	}
 	pthread_mutex_unlock(&p->smu);
+}
+
+/* ---- verified upstream chains ------------------------------------------ */
+
+/* The chain libssl hands over is verified once per name: a server that
+ * sends the same certificates again is not verified again (the chain
+ * building, the extension, purpose and name checks and the signatures in
+ * the chain: a fifth to a third of the CPU of the server leg's handshake
+ * with OpenSSL 3.0). Its handshake signature (CertificateVerify: it holds
+ * the key now) is still checked by libssl every time, and a session is
+ * still resumed only with the name and server it was verified for. Only
+ * successes are kept, and the inputs of the verification besides the chain
+ * and the name are the proxy's own and fixed (the trust store, the purpose,
+ * the security level, no CRLs). */
+
+static struct vc_entry **vc_find(struct proxy *p, const unsigned char *key, size_t klen)
+{
+	struct vc_entry **pp = &p->vc[pi_hash(key, klen, 0x7665726966ull) & (PX_VC_BUCKETS - 1)];
+	while (*pp && ((*pp)->klen != klen || memcmp((*pp)->key, key, klen) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void vc_drop(struct proxy *p, struct vc_entry **pp)
+{
+	struct vc_entry *e = *pp;
+	*pp = e->next;
+	free(e);
+	p->nvc--;
+}
+
+/* The key: the name the server must have ('h' and a host name, or 'i' and
+ * an address; one name, as up_tls_start sets), a NUL, then each certificate
+ * the server sent as 4 bytes of length and its DER. 0: no key (an unusual
+ * name setting, a chain over cap): verify without the cache. */
+static size_t vc_key(X509_STORE_CTX *x, unsigned char *key, size_t cap)
+{
+	X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(x);
+	STACK_OF(X509) *sk = X509_STORE_CTX_get0_untrusted(x);
+	X509 *leaf = X509_STORE_CTX_get0_cert(x);
+	char *host = vp ? X509_VERIFY_PARAM_get0_host(vp, 0) : NULL, *ip = NULL;
+	const char *name;
+	size_t o, nl;
+	int n = sk ? sk_X509_num(sk) : 0;
+
+	if (!vp || !leaf || n > 16 || (host && X509_VERIFY_PARAM_get0_host(vp, 1)))
+		return 0;
+	if (!host && !(ip = X509_VERIFY_PARAM_get1_ip_asc(vp)))
+		return 0;
+	name = host ? host : ip;
+	nl = strlen(name);
+	if (nl + 2 > cap) {
+		OPENSSL_free(ip);
+		return 0;
+	}
+	key[0] = host ? 'h' : 'i';
+	memcpy(key + 1, name, nl + 1);
+	o = nl + 2;
+	OPENSSL_free(ip);
+	for (int i = -1; i < n; i++) { /* the leaf, then the rest of what the server sent */
+		X509 *c = i < 0 ? leaf : sk_X509_value(sk, i);
+		unsigned char *der = NULL;
+		int len;
+		if (i >= 0 && c == leaf)
+			continue; /* libssl's list starts with the leaf */
+		len = c ? i2d_X509(c, &der) : -1;
+		if (len <= 0 || (size_t)len > cap - o || cap - o - (size_t)len < 4) {
+			OPENSSL_free(der);
+			return 0;
+		}
+		key[o] = (unsigned char)((unsigned)len >> 24);
+		key[o + 1] = (unsigned char)((unsigned)len >> 16);
+		key[o + 2] = (unsigned char)((unsigned)len >> 8);
+		key[o + 3] = (unsigned char)len;
+		memcpy(key + o + 4, der, (size_t)len);
+		o += 4 + (size_t)len;
+		OPENSSL_free(der);
+	}
+	return o;
+}
+
+/* The earliest notAfter in the verified chain (the trust anchor included),
+ * as a time_t; 0 if one cannot be read. */
+static time_t vc_not_after(X509_STORE_CTX *x, time_t now)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(x);
+	time_t first = 0;
+	int n = chain ? sk_X509_num(chain) : 0;
+	for (int i = 0; i < n; i++) {
+		int days, secs;
+		time_t t;
+		if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(sk_X509_value(chain, i))))
+			return 0;
+		t = now + (time_t)days * 86400 + secs;
+		if (!first || t < first)
+			first = t;
+	}
+	return first > now ? first : 0;
+}
+
+static void vc_store(struct proxy *p, const unsigned char *key, size_t klen, time_t now, time_t not_after)
+{
+	struct vc_entry **pp, *e;
+	pthread_mutex_lock(&p->vmu);
+	pp = vc_find(p, key, klen);
+	if (*pp)
+		vc_drop(p, pp);
+	if (p->nvc >= PX_VC_MAX) { /* drop the least recently used */
+		struct vc_entry **old = NULL;
+		for (size_t i = 0; i < PX_VC_BUCKETS; i++)
+			for (struct vc_entry **q = &p->vc[i]; *q; q = &(*q)->next)
+				if (!old || (*q)->used < (*old)->used)
+					old = q;
+		if (old)
+			vc_drop(p, old);
+	}
+	pp = vc_find(p, key, klen);
+	e = malloc(sizeof(*e) + klen);
+	if (e) {
+		memset(e, 0, sizeof(*e));
+		e->klen = klen;
+		memcpy(e->key, key, klen);
+		e->checked = now;
+		e->not_after = not_after;
+		e->used = ++p->vc_clock;
+		e->next = NULL;
+		*pp = e;
+		p->nvc++;
+	}
+	pthread_mutex_unlock(&p->vmu);
+}
+
+/* 1: this chain verified for this name, and is still within its dates and
+ * PX_VC_TTL of that verification. */
+static int vc_lookup(struct proxy *p, const unsigned char *key, size_t klen, time_t now)
+{
+	struct vc_entry **pp;
+	int hit = 0;
+	pthread_mutex_lock(&p->vmu);
+	pp = vc_find(p, key, klen);
+	if (*pp) {
+		struct vc_entry *e = *pp;
+		if (now >= e->checked && now - e->checked < PX_VC_TTL && now < e->not_after) {
+			e->used = ++p->vc_clock;
+			hit = 1;
+		} else {
+			vc_drop(p, pp);
+		}
+	}
+	pthread_mutex_unlock(&p->vmu);
+	return hit;
+}
+
+/* libssl's certificate verification for the server leg (in place of its
+ * X509_verify_cert call): the cache, else the full verification. */
+static int upstream_verify_cb(X509_STORE_CTX *x, void *arg)
+{
+	struct proxy *p = arg;
+	SSL *s = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct pconn *c = s ? SSL_get_app_data(s) : NULL;
+	unsigned char *key = malloc(PX_VC_KEY_MAX);
+	time_t now = time(NULL), na;
+	size_t klen = key ? vc_key(x, key, PX_VC_KEY_MAX) : 0;
+	int ok;
+	if (klen && vc_lookup(p, key, klen, now)) {
+		free(key);
+		X509_STORE_CTX_set_error(x, X509_V_OK);
+		if (c)
+			c->w->st.upstream_verify_cached++;
+		return 1;
+	}
+	ok = X509_verify_cert(x);
+	if (ok == 1 && klen && (na = vc_not_after(x, now)) != 0)
+		vc_store(p, key, klen, now, na);
+	free(key);
+	return ok;
 }
 
 static void up_tls_start(struct pconn *c)
@@ -2089,20 +2287,29 @@ static SSL_CTX *make_server_ctx(char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* the forged leaf alone (cl_tls_start): no chain built from a store
+	 * for every handshake */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_client_hello_cb(ctx, hello_cb, NULL);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	return ctx;
 }
 
-static SSL_CTX *make_upstream_ctx(const struct px_opts *o, char *err, size_t errlen)
+static SSL_CTX *make_upstream_ctx(struct proxy *p, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	const struct px_opts *o = &p->o;
+	SSL_CTX *ctx;
+	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx) {
 		forge_ssl_error(err, errlen, "SSL_CTX_new");
 		return NULL;
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* a read takes what the socket has (a whole server flight), not a
+	 * record header then its body: a few system calls per handshake
+	 * instead of a dozen or more; the relay reads until OpenSSL wants
+	 * the socket, so nothing waits in its buffer unseen */
+	SSL_CTX_set_read_ahead(ctx, 1);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
@@ -2114,6 +2321,7 @@ static SSL_CTX *make_upstream_ctx(const struct px_opts *o, char *err, size_t err
 		return ctx;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, upstream_verify_cb, p);
 	if (o->upstream_cafile) {
 		if (SSL_CTX_load_verify_locations(ctx, o->upstream_cafile, NULL) != 1) {
 			forge_ssl_error(err, errlen, o->upstream_cafile);
@@ -2211,7 +2419,7 @@ struct proxy *proxy_new(const struct px_opts *o, const struct engine_opts *eo, c
 		p->h = *h;
 	p->sfd = -1;
 	if (pthread_mutex_init(&p->emu, NULL) != 0 || pthread_mutex_init(&p->fmu, NULL) != 0 ||
-	    pthread_mutex_init(&p->smu, NULL) != 0) {
+	    pthread_mutex_init(&p->smu, NULL) != 0 || pthread_mutex_init(&p->vmu, NULL) != 0) {
 		snprintf(err, errlen, "pthread_mutex_init failed");
 		free(p);
 		return NULL;
@@ -2265,7 +2473,7 @@ struct proxy *proxy_new(const struct px_opts *o, const struct engine_opts *eo, c
 	p->sctx = make_server_ctx(err, errlen);
 	if (!p->sctx)
 		goto fail;
-	p->uctx = make_upstream_ctx(o, err, errlen);
+	p->uctx = make_upstream_ctx(p, err, errlen);
 	if (!p->uctx)
 		goto fail;
 	sink.on_verdict = sink_verdict;
@@ -2417,6 +2625,9 @@ void proxy_free(struct proxy *p)
 	for (size_t i = 0; i < PX_SESS_BUCKETS; i++)
 		while (p->sess[i])
 			sess_drop(p, &p->sess[i]);
+	for (size_t i = 0; i < PX_VC_BUCKETS; i++)
+		while (p->vc[i])
+			vc_drop(p, &p->vc[i]);
 	SSL_CTX_free(p->sctx);
 	SSL_CTX_free(p->uctx);
 	forge_free(p->forge);
@@ -2425,6 +2636,7 @@ void proxy_free(struct proxy *p)
 		pthread_mutex_destroy(&p->emu);
 		pthread_mutex_destroy(&p->fmu);
 		pthread_mutex_destroy(&p->smu);
+		pthread_mutex_destroy(&p->vmu);
 	}
 	free(p);
 }
@@ -2455,6 +2667,7 @@ const struct px_stats *proxy_stats(const struct proxy *p)
 		t->upstream_failed += s->upstream_failed;
 		t->client_tls_failed += s->client_tls_failed;
 		t->upstream_resumed += s->upstream_resumed;
+		t->upstream_verify_cached += s->upstream_verify_cached;
 		t->bytes_c2s += s->bytes_c2s;
 		t->bytes_s2c += s->bytes_s2c;
 		t->open += s->open;

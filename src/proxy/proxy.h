@@ -115,6 +115,7 @@ struct px_stats {
 	uint64_t hello_timeout, setup_timeout, idle_timeout;
 	uint64_t spliced, intercepted, upstream_failed, client_tls_failed;
 	uint64_t upstream_resumed;        /* server TLS sessions resumed */
+	uint64_t upstream_verify_cached;  /* server chains taken as verified (the same chain, name, within PX_VC_TTL) */
 	uint64_t bytes_c2s, bytes_s2c;
 	unsigned open, peak;
 	unsigned workers;
