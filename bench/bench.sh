@@ -218,6 +218,8 @@ $table
 Targets (issue #7):
 
 $verdicts
+
+How pinspect uses the cores, where its time goes and what is left: doc/performance.md.
 EOF
 	echo "bench.sh: wrote doc/bench.md" >&2
 fi

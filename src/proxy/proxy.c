@@ -59,6 +59,7 @@
 
 #include "common/util.h"
 #include "dissectors/tls.h"
+#include "proxy/hello.h"
 #include "proxy/http.h"
 #include "proxy/resolve.h"
 #include "proxy/rules.h"
@@ -185,9 +186,8 @@ struct pconn {
 	struct xbuf in;            /* from the client, not yet passed on (spliced: to the server) */
 	struct xbuf out;           /* spliced: from the server to the client */
 	struct xbuf p2u, p2c;      /* intercepted plaintext */
-	struct tls_state *hello;
+	struct px_hello *hello;    /* the ClientHello peek, until decided */
 	uint8_t hello_ok, not_tls;
-	uint32_t hello_fed;        /* bytes of in given to the hello dissector */
 	struct resolve_req *rq;
 	struct resolve_result addrs;
 	int addr_i;
@@ -669,7 +669,7 @@ static void finish(struct pconn *c, int how)
 		resolver_cancel(w->res, c->rq);
 	c->rq = NULL;
 	if (c->hello) {
-		tls_free(c->hello);
+		px_hello_free(c->hello);
 		free(c->hello);
 		c->hello = NULL;
 	}
@@ -1605,20 +1605,14 @@ static void pump_splice(struct pconn *c)
 
 static void decide(struct pconn *c);
 
-/* Give the ClientHello dissector what it has not seen of in. */
+/* Give the ClientHello peek what has arrived. */
 static void hello_feed(struct pconn *c)
 {
-	if (!c->hello || c->in.len <= c->hello_fed)
+	if (!c->hello || !c->in.len)
 		return;
-	if (c->hello_fed == 0) {
-		int pr = tls_probe(c->in.b + c->in.off, c->in.len);
-		if (pr == PI_INVALID)
-			c->not_tls = 1;
-		if (pr != PI_OK)
-			return;
-	}
-	tls_feed(c->hello, TLS_DIR_C2S, c->in.b + c->in.off + c->hello_fed, c->in.len - c->hello_fed, 0, 0);
-	c->hello_fed = c->in.len;
+	(void)px_hello_feed(c->hello, c->in.b + c->in.off, c->in.len);
+	c->hello_ok = c->hello->ok;
+	c->not_tls = c->hello->not_tls;
 }
 
 static void pump_hello(struct pconn *c)
@@ -1640,17 +1634,6 @@ static void pump_hello(struct pconn *c)
 		px_log(p, c, "no ClientHello within %u bytes: closed", PX_MAX_HELLO);
 		finish(c, CLOSE_RST);
 	}
-}
-
-static void on_hello_event(void *ctx, const struct tls_event *ev)
-{
-	struct pconn *c = ctx;
-	if (c->hello_ok)
-		return;
-	if (ev->type == TLS_EV_CLIENT_HELLO && ev->dir == TLS_DIR_C2S)
-		c->hello_ok = 1;
-	else if (ev->type != TLS_EV_ANOMALY || ev->anomaly != TLS_AN_HS_MSG_TOO_BIG)
-		c->not_tls = 1; /* the first record is not a (well-formed) ClientHello */
 }
 
 static int port_allowed(const struct proxy *p, uint16_t port)
@@ -1808,14 +1791,14 @@ static void decide(struct pconn *c)
 	struct px_conn_info ci;
 	enum px_mode m;
 
-	if (c->hello_ok && c->hello->ch.sni[0])
-		pi_strlcpy(c->sni, c->hello->ch.sni, sizeof(c->sni));
+	if (c->hello_ok && px_hello_sni(c->hello)[0])
+		pi_strlcpy(c->sni, px_hello_sni(c->hello), sizeof(c->sni));
 	if (c->sni[0] && rules_valid_name(c->sni) == 1)
 		pi_strlcpy(c->name, c->sni, sizeof(c->name));
 	else
 		pi_strlcpy(c->name, c->host, sizeof(c->name));
 	if (c->hello) {
-		tls_free(c->hello);
+		px_hello_free(c->hello);
 		free(c->hello);
 		c->hello = NULL;
 	}
@@ -2061,7 +2044,7 @@ static void on_accept(struct worker *w)
 			finish(c, CLOSE_RST);
 			continue;
 		}
-		tls_init(c->hello, on_hello_event, c, NULL);
+		px_hello_init(c->hello);
 		if (p->o.transparent) {
 			struct sockaddr_storage dst, local;
 			socklen_t dl = sizeof(dst), ll = sizeof(local);

@@ -18,6 +18,8 @@ input format of its target (see the comment at the top of each fuzz_*.c):
                 (three per capture at most)
   fuzz_bundle   a zip and a tar.gz log bundle (tunnel log, captures, CSV,
                 a path trick, a link) around the first small capture
+  fuzz_hello    a piece size, then the client's first bytes of a TLS
+                connection
   fuzz_zsat, fuzz_webins, fuzz_connect
                 hand-written log lines, CSV exports and CONNECT heads
 Reading captures and finding IP/TCP headers uses ../shared/bench/replicate-capture.py.
@@ -400,6 +402,11 @@ def main():
                 continue
             if n < 2:
                 S.put("fuzz_tls", "%s-%d.tls" % (st, n), tls_seed(ops))
+                # fuzz_hello: the client's first bytes, in pieces of a size from the name
+                c2s = b"".join(pl for dd, pl in ops if dd == 0)[:4000]
+                if c2s and n == 0:
+                    h = int(hashlib.sha1(st.encode()).hexdigest(), 16)
+                    S.put("fuzz_hello", st + ".hello", bytes([h & 0xFF]) + c2s)
                 n += 1
             s2c = b"".join(pl for dd, pl in ops if dd == 1)
             for der in certs_from_stream(s2c):
