@@ -61,6 +61,15 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+static void async_destroy(struct jw_async *as)
+{
+	pthread_mutex_destroy(&as->mu);
+	pthread_cond_destroy(&as->work);
+	pthread_cond_destroy(&as->idle);
+	free(as->spare);
+	free(as);
+}
+
 /* Start the writer thread; 0, or -1 (then writes stay synchronous). */
 static int async_start(struct jw *w)
 {
@@ -74,11 +83,7 @@ static int async_start(struct jw *w)
 	pthread_cond_init(&as->idle, NULL);
 	w->as = as;
 	if (pthread_create(&as->th, NULL, writer, w) != 0) {
-		pthread_mutex_destroy(&as->mu);
-		pthread_cond_destroy(&as->work);
-		pthread_cond_destroy(&as->idle);
-		free(as->spare);
-		free(as);
+		async_destroy(as);
 		w->as = NULL;
 		return -1;
 	}
@@ -140,11 +145,7 @@ void jw_release(struct jw *w)
 		pthread_cond_signal(&as->work);
 		pthread_mutex_unlock(&as->mu);
 		pthread_join(as->th, NULL);
-		pthread_mutex_destroy(&as->mu);
-		pthread_cond_destroy(&as->work);
-		pthread_cond_destroy(&as->idle);
-		free(as->spare);
-		free(as);
+		async_destroy(as);
 		w->as = NULL;
 	}
 	free(w->buf);

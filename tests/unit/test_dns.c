@@ -696,6 +696,21 @@ static void test_names_cap_and_loop_chain(void)
 
 /* Many transactions and addresses: the hash indexes grow and rehash many
  * times (a growth bug once linked an element twice, making a cycle). */
+/* q: a query (id, RD) for the A record of NAME.com; its length. */
+static size_t a_query(uint8_t *q, uint16_t id, const char *name, size_t nl)
+{
+	size_t n = 0;
+	q[n++] = (uint8_t)(id >> 8), q[n++] = (uint8_t)id, q[n++] = 1, q[n++] = 0;
+	q[n++] = 0, q[n++] = 1;
+	memset(q + n, 0, 6);
+	n += 6;
+	q[n++] = (uint8_t)nl;
+	memcpy(q + n, name, nl);
+	n += nl;
+	memcpy(q + n, "\3com\0\0\1\0\1", 9);
+	return n + 9;
+}
+
 static void test_many(void)
 {
 	struct pi_caps caps = { 0 };
@@ -706,16 +721,7 @@ static void test_many(void)
 	for (uint32_t i = 0; i < 20000; i++) {
 		char name[16];
 		int nl = snprintf(name, sizeof name, "h%u", i);
-		size_t n = 0;
-		q[n++] = (uint8_t)(i >> 8), q[n++] = (uint8_t)i, q[n++] = 1, q[n++] = 0;
-		q[n++] = 0, q[n++] = 1;
-		memset(q + n, 0, 6);
-		n += 6;
-		q[n++] = (uint8_t)nl;
-		memcpy(q + n, name, (size_t)nl);
-		n += (size_t)nl;
-		memcpy(q + n, "\3com\0\0\1\0\1", 9);
-		n += 9;
+		size_t n = a_query(q, (uint16_t)i, name, (size_t)nl);
 		uint16_t port = (uint16_t)(1024 + i);
 		dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI, port, SRV, 53, q, n, i * 2 + 1, i * SEC);
 		memcpy(r, q, n);
@@ -759,16 +765,7 @@ static void test_expiry(void)
 	for (uint32_t i = 0; i < 40000; i++) {
 		char name[16];
 		int nl = snprintf(name, sizeof name, "e%u", i);
-		size_t n = 0;
-		q[n++] = (uint8_t)(i >> 8), q[n++] = (uint8_t)i, q[n++] = 1, q[n++] = 0;
-		q[n++] = 0, q[n++] = 1;
-		memset(q + n, 0, 6);
-		n += 6;
-		q[n++] = (uint8_t)nl;
-		memcpy(q + n, name, (size_t)nl);
-		n += (size_t)nl;
-		memcpy(q + n, "\3com\0\0\1\0\1", 9);
-		n += 9;
+		size_t n = a_query(q, (uint16_t)i, name, (size_t)nl);
 		uint16_t port = (uint16_t)(1024 + (i & 0x7fff));
 		uint8_t cli[16] = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i };
 		dns_track_msg(t, DNS_KIND_DNS, 17, 4, cli, port, SRV, 53, q, n, i * 2 + 1, i * SEC);
