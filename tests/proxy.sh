@@ -348,6 +348,39 @@ t = time.time()
 n = sum(1 for s in slow if closed(s, 30))
 report(n == len(slow), "slowloris clients closed by the hello timeout (%d of %d, %.1fs)" % (n, len(slow), time.time() - t))
 
+# two ClientHellos in one write: the first (no SNI: the CONNECT name ok.test,
+# intercepted) is the one the server answers, so it must decide; the second
+# (spliced.test, on the bypass list) must not steer the proxy into splicing
+# (uninspected traffic to ok.test). TLS 1.2, so that the certificate that
+# answers is in the clear: the forged leaf names our CA.
+import ssl
+def hello(name):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    i, o = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(i, o, server_hostname=name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return o.read()
+ca_cn = [v for rdn in ssl._ssl._test_decode_cert(cafile)["subject"] for k, v in rdn if k == "commonName"][0]
+s = conn(); s.sendall(b"CONNECT ok.test:%s HTTP/1.1\r\n\r\n" % oport.encode()); head(s)
+s.sendall(hello(None) + hello("spliced.test"))
+got = b""
+s.settimeout(3)
+try:
+    while len(got) < 65536:
+        c = s.recv(65536)
+        if not c:
+            break
+        got += c
+except OSError:
+    pass
+report(ca_cn.encode() in got, "two ClientHellos in one write: the first one's name decides (answered by the forged leaf)")
+
 # a huge ClientHello: a handshake header claiming 16 MB, then 300 KB of it
 s = conn(); s.sendall(b"CONNECT ok.test:%s HTTP/1.1\r\n\r\n" % oport.encode()); head(s)
 rec = b"\x16\x03\x01\x40\x00" + b"\x01\xff\xff\xff" + os.urandom(0x4000 - 4)

@@ -10,8 +10,13 @@ static void on_event(void *ctx, const struct tls_event *ev)
 	struct px_hello *h = ctx;
 	if (h->ok || h->not_tls)
 		return;
-	if (ev->type == TLS_EV_CLIENT_HELLO && ev->dir == TLS_DIR_C2S)
+	if (ev->type == TLS_EV_CLIENT_HELLO && ev->dir == TLS_DIR_C2S) {
+		/* decided here: bytes after this hello (a second hello in the same
+		 * segment) must not change the name the decision rests on */
 		h->ok = 1;
+		memcpy(h->sni, h->tls.ch.sni, sizeof(h->sni));
+		h->sni[sizeof(h->sni) - 1] = '\0';
+	}
 	else if (ev->type != TLS_EV_ANOMALY || ev->anomaly != TLS_AN_HS_MSG_TOO_BIG)
 		h->not_tls = 1; /* the first record is not a (well-formed) ClientHello */
 }
@@ -42,7 +47,7 @@ int px_hello_feed(struct px_hello *h, const uint8_t *buf, size_t len)
 
 const char *px_hello_sni(const struct px_hello *h)
 {
-	return h->ok ? h->tls.ch.sni : "";
+	return h->ok ? h->sni : "";
 }
 
 void px_hello_free(struct px_hello *h)

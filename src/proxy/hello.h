@@ -17,15 +17,17 @@
 struct px_hello {
 	struct tls_state tls;
 	size_t fed;        /* bytes already given to the dissector */
-	uint8_t ok;        /* a well-formed ClientHello was read: tls.ch holds it */
+	uint8_t ok;        /* a well-formed ClientHello was read */
 	uint8_t not_tls;   /* the first bytes are not a (well-formed) ClientHello */
+	char sni[256];     /* the first ClientHello's SNI: the one the server gets
+	                    * (tls.ch may be a later hello of the same bytes) */
 };
 
 void px_hello_init(struct px_hello *h);
 /* buf[0..len): every byte the client sent so far (len never shrinks).
  * Returns 1 once decided (h->ok or h->not_tls), 0 while more bytes help. */
 int px_hello_feed(struct px_hello *h, const uint8_t *buf, size_t len);
-/* The SNI of the ClientHello read ("" if none or not decided ok). */
+/* The SNI of the first ClientHello ("" if none or not decided ok). */
 const char *px_hello_sni(const struct px_hello *h);
 void px_hello_free(struct px_hello *h);
 
