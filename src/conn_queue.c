@@ -77,8 +77,6 @@ struct conn_queue *cq_new(void (*fn)(void *ctx, struct conn_rec *r), void *ctx)
 struct conn_rec *cq_slot(struct conn_queue *q)
 {
 	struct conn_rec *r;
-	uint8_t *der;
-	size_t cap;
 	pthread_mutex_lock(&q->mu);
 	while (q->pushed - q->done >= CQ_SLOTS) {
 		q->p_waits = 1;
@@ -87,13 +85,9 @@ struct conn_rec *cq_slot(struct conn_queue *q)
 	}
 	pthread_mutex_unlock(&q->mu);
 	r = &q->slot[q->pushed % CQ_SLOTS];
-	der = r->der;
-	cap = r->der_cap;
 	r->what = 0;
 	r->has_certs = 0;
-	r->nchain = 0;
-	r->der = der;
-	r->der_cap = cap;
+	r->msg_len = 0;
 	return r;
 }
 
@@ -132,10 +126,27 @@ void cq_free(struct conn_queue *q)
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->more);
 	pthread_cond_destroy(&q->room);
-	for (size_t i = 0; i < CQ_SLOTS; i++)
+	for (size_t i = 0; i < CQ_SLOTS; i++) {
 		free(q->slot[i].der);
+		free(q->slot[i].msg);
+	}
 	free(q->slot);
 	free(q);
+}
+
+int cq_copy_msg(struct conn_rec *r, const uint8_t *msg, size_t len)
+{
+	if (len > r->msg_cap) {
+		uint8_t *m = realloc(r->msg, len);
+		if (!m)
+			return -1;
+		r->msg = m;
+		r->msg_cap = len;
+	}
+	if (len)
+		memcpy(r->msg, msg, len);
+	r->msg_len = len;
+	return 0;
 }
 
 int cq_copy_certs(struct conn_rec *r, const struct tls_certs *certs)

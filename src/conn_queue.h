@@ -19,21 +19,23 @@
 #include "dissectors/tls.h"
 
 #define CQ_SLOTS 64u
-#define CQ_NAME 1024u   /* DNS_NAME_TEXT_MAX */
 
-enum { CR_DECIDED = 1, CR_CLOSED = 2 };
+enum { CR_DECIDED = 1, CR_CLOSED = 2, CR_DNS = 4 };
 
 struct conn_rec {
-	unsigned what;                 /* CR_DECIDED and/or CR_CLOSED */
-	struct conn c;
-	char client[72], server[72], chain_text[512];
-	char key[CQ_NAME], name[CQ_NAME], app[48], category[32];
-	const char *name_source;       /* a static string */
+	unsigned what;                 /* CR_DECIDED and/or CR_CLOSED, or CR_DNS */
+	/* a connection: its view is made on the queue's thread */
+	struct conn c;                 /* CR_DNS: c.ipver only */
+	char app[48], category[32];
 	const char *input_path;        /* valid until the next cq_drain */
-	int source_rank;
-	int nchain;
-	const char *chain[PI_DNS_MAX_CHAIN];
-	char chain_buf[PI_DNS_MAX_CHAIN][CQ_NAME];
+	/* a DNS message (CR_DNS), for the tracker */
+	int dns_kind, transport;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint64_t frame, ts_ns;
+	uint64_t horizon;              /* the packet thread's oldest open flow (dns_set_horizon) */
+	uint8_t *msg;                  /* grown on use, kept for reuse */
+	size_t msg_len, msg_cap;
 	int has_certs;
 	struct tls_certs certs;        /* certs.der points to der below */
 	uint8_t *der;                  /* grown on use, kept for reuse */
@@ -53,6 +55,9 @@ void cq_push(struct conn_queue *q);
 void cq_drain(struct conn_queue *q);
 /* Drain, stop the thread, free. */
 void cq_free(struct conn_queue *q);
+
+/* Copy a DNS message into r (r->msg); 0, or -1 without memory. */
+int cq_copy_msg(struct conn_rec *r, const uint8_t *msg, size_t len);
 
 /* Copy DER certificates into r (r->certs, r->der); 0, or -1 without memory
  * (r->has_certs stays 0). */

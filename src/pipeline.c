@@ -47,6 +47,10 @@ struct flow_app {
 	struct engine *e;
 };
 
+/* The queue's DNS records carry the oldest open flow's start as of every
+ * HORIZON_EVERY packets (flow_oldest_start walks the open flows). */
+#define HORIZON_EVERY 65536u
+
 struct engine {
 	struct engine_opts opts;
 	struct conn_sink sink;
@@ -58,6 +62,8 @@ struct engine {
 	struct edns edns;
 	struct pi_caps caps;
 	struct conn_queue *cq;          /* opts.async_sink: the sinks' thread */
+	uint64_t horizon_snap;          /* packet thread: oldest open flow, refreshed */
+	uint64_t dns_horizon;           /* the queue's thread: the snapshot of its record */
 	struct engine_stats st;
 	struct input_info *inputs;     /* grown on demand, up to PI_MAX_INPUTS */
 	size_t ninputs, cap_inputs;
@@ -160,12 +166,16 @@ struct dns_tcp_ctx {
 	uint64_t frame, ts_ns;
 };
 
+static void dns_msg(struct engine *e, int kind, int transport, int ipver, const uint8_t src[16], uint16_t sport,
+                    const uint8_t dst[16], uint16_t dport, const uint8_t *msg, size_t len, uint64_t frame,
+                    uint64_t ts_ns);
+
 static void on_dns_tcp_msg(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct dns_tcp_ctx *x = ctx;
 	struct flow *f = x->f;
-	dns_track_msg(x->e->dns, DNS_KIND_DNS, 6, f->ipver, f->addr[x->dir], f->port[x->dir],
-	              f->addr[1 - x->dir], f->port[1 - x->dir], msg, len, x->frame, x->ts_ns);
+	dns_msg(x->e, DNS_KIND_DNS, 6, f->ipver, f->addr[x->dir], f->port[x->dir],
+	        f->addr[1 - x->dir], f->port[1 - x->dir], msg, len, x->frame, x->ts_ns);
 }
 
 /* ---- flow hooks -------------------------------------------------------- */
@@ -308,29 +318,29 @@ struct conn_view {
 };
 
 /* keep: the flow goes on (remember the DNS attribution for its close). */
-static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v, int keep)
+/* The view of connection c (oriented, its stream set): the DNS attribution
+ * through *memo when given (kept when keep), the texts. app/category: nDPI's. */
+static void view_build(struct engine *e, struct conn *c, const char *app, const char *category,
+                       struct attr_memo **memo, int keep, struct conn_view *v)
 {
 	int ok;
-	struct conn *c = a->conn;
 	const char *name = c->sni;
 	const char *src = c->sni[0] ? "sni" : "none";
 
-	conn_orient(f, c);
-	c->stream = f->stream;
 	memset(v, 0, sizeof(*v));
 	endpoint_str(c->ipver, c->caddr, c->cport, v->client, sizeof(v->client));
 	endpoint_str(c->ipver, c->saddr, c->sport, v->server, sizeof(v->server));
-	if (a->memo && a->memo->gen == dns_generation(e->dns) && a->memo->had_sni == (c->sni[0] != 0)) {
-		ok = a->memo->ok;
-		v->attr = a->memo->attr;
+	if (memo && *memo && (*memo)->gen == dns_generation(e->dns) && (*memo)->had_sni == (c->sni[0] != 0)) {
+		ok = (*memo)->ok;
+		v->attr = (*memo)->attr;
 	} else {
 		ok = dns_attribute(e->dns, c->ipver, c->caddr, c->saddr, c->first_ts, c->sni[0] ? c->sni : NULL,
 		                   &v->attr);
-		if (keep && (a->memo || (a->memo = malloc(sizeof(*a->memo))) != NULL)) {
-			a->memo->gen = dns_generation(e->dns);
-			a->memo->ok = ok;
-			a->memo->had_sni = c->sni[0] != 0;
-			a->memo->attr = v->attr;
+		if (memo && keep && (*memo || (*memo = malloc(sizeof(**memo))) != NULL)) {
+			(*memo)->gen = dns_generation(e->dns);
+			(*memo)->ok = ok;
+			(*memo)->had_sni = c->sni[0] != 0;
+			(*memo)->attr = v->attr;
 		}
 	}
 	if (ok) {
@@ -348,8 +358,8 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 	v->o.server = v->server;
 	v->o.name = name;
 	v->o.name_source = src;
-	v->o.app = a->ndpi.res.app;
-	v->o.category = a->ndpi.res.category;
+	v->o.app = app;
+	v->o.category = category;
 	v->o.input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
 	/* a chain of one name (the answer came straight) adds nothing to show */
 	join_chain(v->o.chain, v->o.nchain > 1 ? v->o.nchain : 0, v->chain_text, sizeof(v->chain_text));
@@ -361,6 +371,14 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 	}
 }
 
+/* keep: the flow goes on (remember the DNS attribution for its close). */
+static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a, struct conn_view *v, int keep)
+{
+	conn_orient(f, a->conn);
+	a->conn->stream = f->stream;
+	view_build(e, a->conn, a->ndpi.res.app, a->ndpi.res.category, &a->memo, keep, v);
+}
+
 /* The verdict is known (it never changes once decided): count it, add it
  * to the evidence, tell the sink, at once rather than when the flow ends. */
 static void report_decision(struct engine *e, struct flow *f, struct flow_app *a)
@@ -369,8 +387,6 @@ static void report_decision(struct engine *e, struct flow *f, struct flow_app *a
 	(void)report_decision_v(e, f, a, &v, 0);
 }
 
-/* report_decision with the caller's view: 1 when it was filled (the
- * decision was reported now), 0 when there was nothing to report. */
 /* What the sinks get for an event: the evidence and the certificate
  * diagnosis once decided, the output once closed. Runs inline, or on the
  * queue's thread (analyze): it reads only the record it is given. */
@@ -405,12 +421,61 @@ static void deliver(struct engine *e, const struct conn_out *o, const char *key,
 static void rec_deliver(void *ctx, struct conn_rec *r)
 {
 	struct engine *e = ctx;
-	struct conn_out o = { &r->c, r->client, r->server, r->name, r->name_source,
-	                      r->chain, r->nchain, r->app, r->category, r->input_path };
-	deliver(e, &o, r->key, r->source_rank, r->chain_text, r->has_certs ? &r->certs : NULL, r->what);
+	struct conn_view v;
+	if (r->what & CR_DNS) {
+		e->dns_horizon = r->horizon; /* what the packet thread knew then */
+		dns_track_msg(e->dns, r->dns_kind, r->transport, r->c.ipver, r->src, r->sport, r->dst, r->dport,
+		              r->msg, r->msg_len, r->frame, r->ts_ns);
+		return;
+	}
+	/* the DNS state is the packet thread's at the push: the records before
+	 * this one made it */
+	view_build(e, &r->c, r->app, r->category, NULL, 0, &v);
+	v.o.input_path = r->input_path;
+	deliver(e, &v.o, v.key, v.source_rank, v.chain_text, r->has_certs ? &r->certs : NULL,
+	        r->what & (CR_DECIDED | CR_CLOSED));
 }
 
-/* Hand the event on: inline, or as a self-contained record to the queue. */
+/* The queue's DNS: the packet thread's oldest open flow, as of the last
+ * refresh (older than the truth: answers expire later, never sooner). */
+static uint64_t rec_horizon(void *ctx)
+{
+	struct engine *e = ctx;
+	return e->dns_horizon;
+}
+
+/* A DNS message: to the tracker, or as a record to the queue's thread. */
+static void dns_msg(struct engine *e, int kind, int transport, int ipver, const uint8_t src[16], uint16_t sport,
+                    const uint8_t dst[16], uint16_t dport, const uint8_t *msg, size_t len, uint64_t frame,
+                    uint64_t ts_ns)
+{
+	struct conn_rec *r;
+	if (!e->cq) {
+		dns_track_msg(e->dns, kind, transport, ipver, src, sport, dst, dport, msg, len, frame, ts_ns);
+		return;
+	}
+	r = cq_slot(e->cq);
+	if (cq_copy_msg(r, msg, len) != 0) {
+		e->caps.alloc_failures++; /* a DNS message lost */
+		return;
+	}
+	r->what = CR_DNS;
+	r->dns_kind = kind;
+	r->transport = transport;
+	r->c.ipver = (uint8_t)ipver;
+	memcpy(r->src, src, 16);
+	memcpy(r->dst, dst, 16);
+	r->sport = sport;
+	r->dport = dport;
+	r->frame = frame;
+	r->ts_ns = ts_ns;
+	r->horizon = e->horizon_snap;
+	cq_push(e->cq);
+}
+
+/* Hand the event on: inline with the view made, or as a self-contained
+ * record (the connection, nDPI's answer, the chain) whose view the queue's
+ * thread makes. */
 static void hand_on(struct engine *e, struct flow_app *a, const struct conn_view *v, unsigned what)
 {
 	const struct tls_certs *certs = a->tls && a->tls->saw_cert ? &a->tls->certs : NULL;
@@ -421,22 +486,10 @@ static void hand_on(struct engine *e, struct flow_app *a, const struct conn_view
 	}
 	r = cq_slot(e->cq);
 	r->what = what;
-	r->c = *v->o.c;
-	pi_strlcpy(r->client, v->client, sizeof(r->client));
-	pi_strlcpy(r->server, v->server, sizeof(r->server));
-	pi_strlcpy(r->chain_text, v->chain_text, sizeof(r->chain_text));
-	pi_strlcpy(r->key, v->key, sizeof(r->key));
-	pi_strlcpy(r->name, v->o.name, sizeof(r->name));
-	pi_strlcpy(r->app, v->o.app ? v->o.app : "", sizeof(r->app));
-	pi_strlcpy(r->category, v->o.category ? v->o.category : "", sizeof(r->category));
-	r->name_source = v->o.name_source;
-	r->input_path = v->o.input_path;
-	r->source_rank = v->source_rank;
-	for (int i = 0; i < v->o.nchain && i < (int)PI_DNS_MAX_CHAIN; i++) {
-		pi_strlcpy(r->chain_buf[i], v->o.chain[i], sizeof(r->chain_buf[i]));
-		r->chain[i] = r->chain_buf[i];
-		r->nchain = i + 1;
-	}
+	r->c = *a->conn;
+	pi_strlcpy(r->app, a->ndpi.res.app, sizeof(r->app));
+	pi_strlcpy(r->category, a->ndpi.res.category, sizeof(r->category));
+	r->input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
 	if ((what & CR_DECIDED) && e->opts.certdiag && certs && cq_copy_certs(r, certs) != 0)
 		e->caps.alloc_failures++; /* the diagnosis goes without this chain */
 	cq_push(e->cq);
@@ -451,7 +504,12 @@ static int report_decision_v(struct engine *e, struct flow *f, struct flow_app *
 	if (a->reported || a->kind != APP_TLS || !a->conn || !a->conn->tls_records || a->conn->verdict == V_NONE)
 		return 0;
 	a->reported = 1;
-	conn_view_fill(e, f, a, v, !(also & CR_CLOSED));
+	if (e->cq) { /* the queue's thread makes the view */
+		conn_orient(f, a->conn);
+		a->conn->stream = f->stream;
+	} else {
+		conn_view_fill(e, f, a, v, !(also & CR_CLOSED));
+	}
 	if (a->conn->sport == 853)
 		edns_add(&e->edns, EDNS_DOT, a->conn->ipver, a->conn->saddr, a->conn->sport, a->conn->sni,
 		         a->conn->first_frame, e->cur_input);
@@ -478,7 +536,12 @@ static void hook_close(void *ctx, struct flow *f)
 		verdict_finish(a->conn);
 		/* decided only now: one event, with the view just made */
 		if (!report_decision_v(e, f, a, &v, CR_CLOSED)) {
-			conn_view_fill(e, f, a, &v, 0);
+			if (e->cq) {
+				conn_orient(f, a->conn);
+				a->conn->stream = f->stream;
+			} else {
+				conn_view_fill(e, f, a, &v, 0);
+			}
 			hand_on(e, a, &v, CR_CLOSED);
 		}
 	} else if (a->ndpi.flow && e->ndpi) {
@@ -533,9 +596,9 @@ struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *s
 	}
 	if (e->opts.dns_query_log)
 		dns_set_query_log(e->dns, 1);
-	if (e->opts.async_sink)
-		e->cq = cq_new(rec_deliver, e); /* NULL: the sinks run inline */
 	dns_set_horizon(e->dns, engine_horizon, e);
+	if (e->opts.async_sink && (e->cq = cq_new(rec_deliver, e)) != NULL)
+		dns_set_horizon(e->dns, rec_horizon, e); /* the tracker is the queue's now */
 	e->cur_input = -1;
 	return e;
 }
@@ -591,6 +654,8 @@ void engine_packet(struct engine *e, const struct packet *pkt)
 
 	e->st.packets++;
 	e->st.bytes += pkt->wirelen;
+	if (e->cq && (e->st.packets & (HORIZON_EVERY - 1)) == 0)
+		e->horizon_snap = flow_oldest_start(e->flows); /* for the queue's DNS records */
 	in->packets++;
 	in->bytes += pkt->wirelen;
 	if (!in->first_ts || pkt->ts_ns < in->first_ts)
@@ -618,8 +683,8 @@ void engine_packet(struct engine *e, const struct packet *pkt)
 		if (d.dport == 853)
 			edns_add(&e->edns, EDNS_DOQ, d.ipver, d.dst, d.dport, NULL, pkt->frame, e->cur_input);
 		if (kind != DNS_KIND_NONE)
-			dns_track_msg(e->dns, kind, 17, d.ipver, d.src, d.sport, d.dst, d.dport, d.payload,
-			              d.paylen, pkt->frame, pkt->ts_ns);
+			dns_msg(e, kind, 17, d.ipver, d.src, d.sport, d.dst, d.dport, d.payload,
+			        d.paylen, pkt->frame, pkt->ts_ns);
 	}
 }
 
