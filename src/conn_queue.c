@@ -8,7 +8,7 @@
 
 /* A sleeping thread is woken once a batch is waiting (or there is room for
  * one, or at a drain): a wake-up per record would cost more than the record. */
-#define CQ_BATCH 16u
+#define CQ_BATCH 128u
 
 struct conn_queue {
 	struct conn_rec *slot;         /* CQ_SLOTS */
