@@ -699,8 +699,8 @@ void engine_end_input(struct engine *e)
 
 void engine_finish(struct engine *e)
 {
+	cq_drain(e->cq); /* the tracker is idle: its last messages are in */
 	dns_finish(e->dns);
-	cq_drain(e->cq);
 }
 
 static void progress(struct engine *e, struct cap_reader *r, int done)
