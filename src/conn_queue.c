@@ -9,6 +9,7 @@
 /* A sleeping thread is woken once a batch is waiting (or there is room for
  * one, or at a drain): a wake-up per record would cost more than the record. */
 #define CQ_BATCH 128u
+#define CQ_KEEP_BYTES (16u * 1024u) /* per slot buffer kept between records */
 
 struct conn_queue {
 	struct conn_rec *slot;         /* CQ_SLOTS */
@@ -88,6 +89,18 @@ struct conn_rec *cq_slot(struct conn_queue *q)
 	r->what = 0;
 	r->has_certs = 0;
 	r->msg_len = 0;
+	/* buffers are kept for reuse only while small: a ring full of large
+	 * DNS-over-TCP messages or certificate chains would hold megabytes */
+	if (r->msg_cap > CQ_KEEP_BYTES) {
+		free(r->msg);
+		r->msg = NULL;
+		r->msg_cap = 0;
+	}
+	if (r->der_cap > CQ_KEEP_BYTES) {
+		free(r->der);
+		r->der = NULL;
+		r->der_cap = 0;
+	}
 	return r;
 }
 
