@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis/evidence.h"
 #include "capture/capture.h"
 #include "capture/live.h"
 #include "capture/pcapng_writer.h"
@@ -747,6 +748,19 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	return 0;
 }
 
+/* Memory ran out during the run (data lost): warn, and 1 (exit 4). */
+static int ran_out(struct runner *r)
+{
+	uint64_t nf;
+	if (!r->e)
+		return 0;
+	nf = engine_caps(r->e)->alloc_failures + evidence_alloc_failures(engine_evidence(r->e));
+	if (nf)
+		pi_warn("out of memory: %llu allocations failed, the result is partial (see limits)",
+		        (unsigned long long)nf);
+	return nf != 0;
+}
+
 int cmd_live(int argc, char **argv)
 {
 	return cmd_live_ex(argc, argv, NULL, NULL);
@@ -1042,6 +1056,8 @@ int cmd_live_ex(int argc, char **argv, const struct engine_opts *base_eo, const 
 		write_summary(r, &r->lo);
 	if (r->failed)
 		rc = LIVE_INTERNAL;
+	if (ran_out(r) && rc == LIVE_OK)
+		rc = LIVE_PARTIAL;
 out:
 	if (r->w) {
 		if (pcapng_close(r->w, err, sizeof(err)) < 0 && !r->werr[0])
@@ -1118,6 +1134,8 @@ int tui_replay_file(const char *path, int realtime, const struct engine_opts *eo
 	signals_restore();
 	drain_sigpipe();
 	if (rc == LIVE_OK && r->damaged)
+		rc = LIVE_PARTIAL;
+	if (ran_out(r) && rc == LIVE_OK)
 		rc = LIVE_PARTIAL;
 out:
 	if (r->e)
