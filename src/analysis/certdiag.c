@@ -1524,8 +1524,10 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 		return sl->ch;
 	}
 	ch = malloc(sizeof(*ch));
-	if (!ch)
+	if (!ch) {
+		cd->st.alloc_failures++;
 		return NULL;
+	}
 	if (certdiag_chain_from_der(ch, der, len, n) == 0) {
 		free(ch);
 		return NULL;

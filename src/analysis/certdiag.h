@@ -324,6 +324,7 @@ int certdiag_input(const struct certdiag *cd, const char *name, uint64_t failure
 /* Counters, for the report. */
 struct certdiag_stats {
 	uint64_t conns, chains, interception_chains, names, names_dropped, clients_dropped;
+	uint64_t alloc_failures;  /* chains not diagnosed: out of memory (JSON limits.alloc_failures) */
 };
 const struct certdiag_stats *certdiag_stats(const struct certdiag *cd);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analysis/certdiag.h"
 #include "common/util.h"
 #include "dissectors/tls.h"
 #include "outputs/bypass.h"
@@ -45,7 +46,9 @@ void out_end(struct out_ctx *o, struct engine *e)
 
 uint64_t out_alloc_failures(const struct out_ctx *o, struct engine *e)
 {
-	return engine_caps(e)->alloc_failures + evidence_alloc_failures(engine_evidence(e)) + o->rank_failed;
+	const struct certdiag *cd = o->ropts ? o->ropts->certdiag : NULL;
+	return engine_caps(e)->alloc_failures + evidence_alloc_failures(engine_evidence(e)) + o->rank_failed +
+	       (cd ? certdiag_stats(cd)->alloc_failures : 0);
 }
 
 const char *out_version_name(uint16_t v)
