@@ -63,6 +63,7 @@ struct engine {
 	struct pi_caps caps;
 	struct conn_queue *cq;          /* opts.async_sink: the sinks' thread */
 	uint64_t horizon_snap;          /* packet thread: oldest open flow, refreshed */
+	uint64_t ndpi_failures_seen;    /* nDPI's allocation failures already in caps */
 	uint64_t dns_horizon;           /* the queue's thread: the snapshot of its record */
 	struct engine_stats st;
 	struct input_info *inputs;     /* grown on demand, up to PI_MAX_INPUTS */
@@ -701,6 +702,12 @@ void engine_finish(struct engine *e)
 {
 	cq_drain(e->cq); /* the tracker is idle: its last messages are in */
 	dns_finish(e->dns);
+	{
+		/* nDPI's failures into limits (the new ones: finish may come twice) */
+		uint64_t nf = ndpi_alloc_failures(e->ndpi);
+		e->caps.alloc_failures += nf - e->ndpi_failures_seen;
+		e->ndpi_failures_seen = nf;
+	}
 }
 
 static void progress(struct engine *e, struct cap_reader *r, int done)

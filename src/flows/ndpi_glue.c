@@ -21,6 +21,7 @@ struct sni_slot {
 struct ndpi_ctx {
 	struct ndpi_detection_module_struct *mod;
 	struct sni_slot *cache;
+	uint64_t alloc_failures; /* flows left unclassified: out of memory */
 };
 
 struct ndpi_ctx *ndpi_ctx_new(void)
@@ -78,6 +79,7 @@ int ndpi_feed(struct ndpi_ctx *n, struct ndpi_flow_state *s, const uint8_t *l3, 
 	if (!s->flow) {
 		s->flow = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
 		if (!s->flow) {
+			n->alloc_failures++;
 			s->done = 1;
 			return 1;
 		}
@@ -110,6 +112,11 @@ static struct sni_slot *slot_for(struct ndpi_ctx *n, const char *sni, uint64_t *
 static int slot_is(const struct sni_slot *sl, uint64_t h, const char *sni)
 {
 	return sl->hash == h && strncmp(sl->sni, sni, sizeof(sl->sni) - 1) == 0;
+}
+
+uint64_t ndpi_alloc_failures(const struct ndpi_ctx *n)
+{
+	return n ? n->alloc_failures : 0;
 }
 
 int ndpi_cached(struct ndpi_ctx *n, const char *sni, struct ndpi_result *res)

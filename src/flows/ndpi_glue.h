@@ -48,6 +48,8 @@ int ndpi_claim(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni);
  * for the SNI now, so that the flows that follow skip nDPI even while this
  * one is open. */
 void ndpi_remember(struct ndpi_ctx *n, const struct ndpi_flow_state *s, const char *sni);
+/* Flows nDPI could not classify for want of memory. */
+uint64_t ndpi_alloc_failures(const struct ndpi_ctx *n);
 /* Give up on the flow: settle the result with what nDPI has, free state. */
 void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni);
 
