@@ -1,5 +1,6 @@
 /* ca.c: create and load the interception root (ca.h; RFC 5280 4.2.1). */
 #include "proxy/ca.h"
+#include "proxy/forge.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,17 +21,6 @@
 static int path_in(char *buf, size_t len, const char *dir, const char *file)
 {
 	return (size_t)snprintf(buf, len, "%s/%s", dir, file) < len ? 0 : -1;
-}
-
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-	int ok;
-	if (!ext)
-		return -1;
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
 }
 
 void ca_fingerprint(X509 *x, char *buf, size_t len)
@@ -82,10 +72,10 @@ static X509 *make_root(EVP_PKEY *k, int days, char *err, size_t errlen)
 	if (X509_set_subject_name(x, n) != 1 || X509_set_issuer_name(x, n) != 1 || X509_set_pubkey(x, k) != 1)
 		goto fail;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
-	    add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") < 0 ||
-	    add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") < 0)
+	if (forge_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
+	    forge_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") < 0 ||
+	    forge_add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
+	    forge_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") < 0)
 		goto fail;
 	if (X509_sign(x, k, EVP_sha256()) <= 0)
 		goto fail;

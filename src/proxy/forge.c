@@ -57,8 +57,7 @@ out:
 	return k;
 }
 
-/* Add one extension in OpenSSL's configuration syntax. 0 or -1. */
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+int forge_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
 	int ok;
@@ -137,12 +136,12 @@ X509 *forge_make_leaf(X509 *ca, EVP_PKEY *cakey, EVP_PKEY *leafkey, const char *
 	snprintf(ku, sizeof(ku), "critical,digitalSignature%s",
 	         EVP_PKEY_base_id(leafkey) == EVP_PKEY_RSA ? ",keyEncipherment" : "");
 	ca_ski = X509_get0_subject_key_id(ca);
-	if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(x, &ctx, NID_key_usage, ku) < 0 ||
-	    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") < 0 ||
-	    add_ext(x, &ctx, NID_subject_alt_name, san) < 0 ||
-	    add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
-	    add_ext(x, &ctx, NID_authority_key_identifier, ca_ski ? "keyid:always" : "issuer:always") < 0)
+	if (forge_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    forge_add_ext(x, &ctx, NID_key_usage, ku) < 0 ||
+	    forge_add_ext(x, &ctx, NID_ext_key_usage, "serverAuth") < 0 ||
+	    forge_add_ext(x, &ctx, NID_subject_alt_name, san) < 0 ||
+	    forge_add_ext(x, &ctx, NID_subject_key_identifier, "hash") < 0 ||
+	    forge_add_ext(x, &ctx, NID_authority_key_identifier, ca_ski ? "keyid:always" : "issuer:always") < 0)
 		goto fail;
 	if (X509_sign(x, cakey, EVP_sha256()) <= 0)
 		goto fail;

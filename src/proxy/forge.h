@@ -34,6 +34,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define FORGE_LEAF_DAYS 198     /* total validity of a leaf */
 #define FORGE_BACKDATE_DAYS 1   /* notBefore this far in the past (clock skew) */
@@ -82,5 +83,7 @@ void forge_get_stats(const struct forge *f, struct forge_stats *st);
 
 /* The last OpenSSL error as text into buf (and the queue cleared). */
 void forge_ssl_error(char *buf, size_t len, const char *what);
+/* Add one extension to x in OpenSSL's configuration syntax ("critical,CA:TRUE"). 0 or -1. */
+int forge_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value);
 
 #endif
