@@ -322,7 +322,7 @@ struct conn_view {
 /* The view of connection c (oriented, its stream set): the DNS attribution
  * through *memo when given (kept when keep), the texts. app/category: nDPI's. */
 static void view_build(struct engine *e, struct conn *c, const char *app, const char *category,
-                       struct attr_memo **memo, int keep, struct conn_view *v)
+                       const char *input_path, struct attr_memo **memo, int keep, struct conn_view *v)
 {
 	int ok;
 	const char *name = c->sni;
@@ -361,7 +361,7 @@ static void view_build(struct engine *e, struct conn *c, const char *app, const 
 	v->o.name_source = src;
 	v->o.app = app;
 	v->o.category = category;
-	v->o.input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
+	v->o.input_path = input_path;
 	/* a chain of one name (the answer came straight) adds nothing to show */
 	join_chain(v->o.chain, v->o.nchain > 1 ? v->o.nchain : 0, v->chain_text, sizeof(v->chain_text));
 	v->key = name;
@@ -377,7 +377,8 @@ static void conn_view_fill(struct engine *e, struct flow *f, struct flow_app *a,
 {
 	conn_orient(f, a->conn);
 	a->conn->stream = f->stream;
-	view_build(e, a->conn, a->ndpi.res.app, a->ndpi.res.category, &a->memo, keep, v);
+	view_build(e, a->conn, a->ndpi.res.app, a->ndpi.res.category, e->ninputs ? e->inputs[e->ninputs - 1].path : "",
+	           &a->memo, keep, v);
 }
 
 /* The verdict is known (it never changes once decided): count it, add it
@@ -431,8 +432,7 @@ static void rec_deliver(void *ctx, struct conn_rec *r)
 	}
 	/* the DNS state is the packet thread's at the push: the records before
 	 * this one made it */
-	view_build(e, &r->c, r->app, r->category, NULL, 0, &v);
-	v.o.input_path = r->input_path;
+	view_build(e, &r->c, r->app, r->category, r->input_path, NULL, 0, &v);
 	deliver(e, &v.o, v.key, v.source_rank, v.chain_text, r->has_certs ? &r->certs : NULL,
 	        r->what & (CR_DECIDED | CR_CLOSED));
 }
