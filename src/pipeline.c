@@ -12,6 +12,7 @@
 #include "analysis/edns.h"
 #include "capture/decode.h"
 #include "common/cur.h"
+#include "common/pool.h"
 #include "common/util.h"
 #include "dissectors/dns.h"
 #include "dissectors/tls.h"
@@ -51,6 +52,10 @@ struct flow_app {
  * HORIZON_EVERY packets (flow_oldest_start walks the open flows). */
 #define HORIZON_EVERY 65536u
 
+/* Freed connection objects kept for the next connections (pool.h): about
+ * 2.2 KB each, 1024 of each kind at most. */
+#define CONN_POOL_MAX 1024u
+
 struct engine {
 	struct engine_opts opts;
 	struct conn_sink sink;
@@ -64,6 +69,7 @@ struct engine {
 	struct conn_queue *cq;          /* opts.async_sink: the sinks' thread */
 	uint64_t horizon_snap;          /* packet thread: oldest open flow, refreshed */
 	uint64_t ndpi_failures_seen;    /* nDPI's allocation failures already in caps */
+	struct pi_pool app_pool, tls_pool, conn_pool; /* per-connection objects (pool.h) */
 	uint64_t dns_horizon;           /* the queue's thread: the snapshot of its record */
 	struct engine_stats st;
 	struct input_info *inputs;     /* grown on demand, up to PI_MAX_INPUTS */
@@ -184,7 +190,7 @@ static void on_dns_tcp_msg(void *ctx, const uint8_t *msg, size_t len)
 static void hook_new(void *ctx, struct flow *f, const struct decoded *d)
 {
 	struct engine *e = ctx;
-	struct flow_app *a = calloc(1, sizeof(*a));
+	struct flow_app *a = pi_pool_zget(&e->app_pool);
 	(void)d;
 	if (!a) {
 		e->caps.alloc_failures++; /* the flow's data will not be analysed */
@@ -198,11 +204,11 @@ static void hook_new(void *ctx, struct flow *f, const struct decoded *d)
 static void start_tls(struct engine *e, struct flow_app *a)
 {
 	struct flow *f = a->flow;
-	a->tls = calloc(1, sizeof(*a->tls));
-	a->conn = calloc(1, sizeof(*a->conn));
+	a->tls = pi_pool_get(&e->tls_pool);    /* tls_init zeroes it */
+	a->conn = pi_pool_get(&e->conn_pool);  /* verdict_init zeroes it */
 	if (!a->tls || !a->conn) {
-		free(a->tls);
-		free(a->conn);
+		pi_pool_put(&e->tls_pool, a->tls);
+		pi_pool_put(&e->conn_pool, a->conn);
 		a->tls = NULL;
 		a->conn = NULL;
 		a->kind = APP_OTHER;
@@ -550,16 +556,16 @@ static void hook_close(void *ctx, struct flow *f)
 	}
 	if (a->tls) {
 		tls_free(a->tls);
-		free(a->tls);
+		pi_pool_put(&e->tls_pool, a->tls);
 	}
 	if (a->dns) {
 		dns_tcp_dir_free(&a->dns[0]);
 		dns_tcp_dir_free(&a->dns[1]);
 		free(a->dns);
 	}
-	free(a->conn);
+	pi_pool_put(&e->conn_pool, a->conn);
 	free(a->memo);
-	free(a);
+	pi_pool_put(&e->app_pool, a);
 	f->app = NULL;
 }
 
@@ -579,6 +585,9 @@ struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *s
 	struct flow_hooks hooks = { hook_new, hook_packet, hook_data, hook_gap, hook_close };
 	if (!e)
 		return NULL;
+	pi_pool_init(&e->app_pool, sizeof(struct flow_app), CONN_POOL_MAX);
+	pi_pool_init(&e->tls_pool, sizeof(struct tls_state), CONN_POOL_MAX);
+	pi_pool_init(&e->conn_pool, sizeof(struct conn), CONN_POOL_MAX);
 	if (o)
 		e->opts = *o;
 	if (sink)
@@ -610,7 +619,10 @@ void engine_free(struct engine *e)
 		return;
 	cq_free(e->cq);
 	if (e->flows)
-		flow_table_free(e->flows);
+		flow_table_free(e->flows); /* closes the open flows: into the pools */
+	pi_pool_drain(&e->app_pool);
+	pi_pool_drain(&e->tls_pool);
+	pi_pool_drain(&e->conn_pool);
 	decoder_free(e->dec);
 	dns_tracker_free(e->dns);
 	evidence_free(e->evid);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pool.h"
+
 #define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
 #define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
@@ -19,6 +21,7 @@
  * PI_MAX_FLOWS (2^20 buckets, 8 MB). */
 #define BUCKETS_MIN (1u << 12)
 #define BUCKETS_MAX (1u << 20)
+#define FLOW_POOL_MAX 1024u /* freed flows kept for reuse (224 KB) */
 
 struct ooo_seg {
 	struct ooo_seg *next;
@@ -63,6 +66,7 @@ struct flow_table {
 	void *ctx;
 	struct pi_caps *caps;
 	uint64_t seed;
+	struct pi_pool pool;      /* freed flows, made again (pool.h) */
 };
 
 struct flow_table *flow_table_new(const struct flow_hooks *hooks, void *ctx, struct pi_caps *caps)
@@ -79,6 +83,7 @@ struct flow_table *flow_table_new(const struct flow_hooks *hooks, void *ctx, str
 	t->hooks = *hooks;
 	t->ctx = ctx;
 	t->caps = caps;
+	pi_pool_init(&t->pool, sizeof(struct flow), FLOW_POOL_MAX);
 	t->seed = 0x9e3779b97f4a7c15ull;
 	return t;
 }
@@ -107,14 +112,38 @@ static uint64_t load32(const uint8_t *p)
 	return v;
 }
 
+/* memcmp(a, b, 4 or 16) as words: byte order = numeric order of the
+ * big-endian words (this runs a few times per packet; memcmp with a
+ * variable length is a call each). */
+static int addr_cmp(int ipver, const uint8_t *a, const uint8_t *b)
+{
+	if (ipver == 6) {
+		uint64_t x = __builtin_bswap64(load64(a)), y = __builtin_bswap64(load64(b));
+		if (x == y) {
+			x = __builtin_bswap64(load64(a + 8));
+			y = __builtin_bswap64(load64(b + 8));
+		}
+		return (x > y) - (x < y);
+	}
+	uint32_t x = __builtin_bswap32((uint32_t)load32(a)), y = __builtin_bswap32((uint32_t)load32(b));
+	return (x > y) - (x < y);
+}
+
+/* a == b, 4 or 16 bytes */
+static int addr_eq(int ipver, const uint8_t *a, const uint8_t *b)
+{
+	if (ipver == 6)
+		return load64(a) == load64(b) && load64(a + 8) == load64(b + 8);
+	return load32(a) == load32(b);
+}
+
 /* Direction-independent hash of the 5-tuple: the two endpoints in a fixed
  * order, read a word at a time (one multiply-xorshift per word; this runs
  * once per packet). */
 static uint64_t key_hash(const struct flow_table *t, int ipver, const uint8_t *a, uint16_t pa,
                          const uint8_t *b, uint16_t pb)
 {
-	size_t alen = ipver == 6 ? 16 : 4;
-	int c = memcmp(a, b, alen);
+	int c = addr_cmp(ipver, a, b);
 	int swap = c > 0 || (c == 0 && pa > pb);
 	const uint8_t *x = swap ? b : a, *y = swap ? a : b;
 	uint64_t px = swap ? pb : pa, py = swap ? pa : pb;
@@ -134,14 +163,13 @@ static uint64_t key_hash(const struct flow_table *t, int ipver, const uint8_t *a
 static int flow_dir(const struct flow *f, int ipver, const uint8_t *src, uint16_t sport,
                     const uint8_t *dst, uint16_t dport)
 {
-	size_t alen = ipver == 6 ? 16 : 4;
 	if (f->ipver != ipver)
 		return -1;
-	if (f->port[0] == sport && f->port[1] == dport && memcmp(f->addr[0], src, alen) == 0 &&
-	    memcmp(f->addr[1], dst, alen) == 0)
+	if (f->port[0] == sport && f->port[1] == dport && addr_eq(ipver, f->addr[0], src) &&
+	    addr_eq(ipver, f->addr[1], dst))
 		return 0;
-	if (f->port[1] == sport && f->port[0] == dport && memcmp(f->addr[1], src, alen) == 0 &&
-	    memcmp(f->addr[0], dst, alen) == 0)
+	if (f->port[1] == sport && f->port[0] == dport && addr_eq(ipver, f->addr[1], src) &&
+	    addr_eq(ipver, f->addr[0], dst))
 		return 1;
 	return -1;
 }
@@ -436,7 +464,7 @@ static void finalise(struct flow_table *t, struct flow *f)
 	hash_unlink(t, f);
 	lru_unlink(t, f);
 	t->count--;
-	free(f);
+	pi_pool_put(&t->pool, f);
 }
 
 /* Double the buckets and move every flow to its new chain. Out of memory:
@@ -471,7 +499,7 @@ static struct flow *flow_create(struct flow_table *t, const struct decoded *d, c
 			t->caps->flows_evicted++;
 		finalise(t, t->lru_head);
 	}
-	f = calloc(1, sizeof(*f));
+	f = pi_pool_zget(&t->pool);
 	if (!f) {
 		if (t->caps)
 			t->caps->alloc_failures++; /* this packet is lost */
@@ -649,6 +677,7 @@ void flow_table_free(struct flow_table *t)
 	if (!t)
 		return;
 	flow_flush(t);
+	pi_pool_drain(&t->pool);
 	free(t->buckets);
 	free(t->tombs);
 	free(t);
