@@ -6,15 +6,22 @@
 
 #include "common/util.h"
 
-/* Public DoH resolvers (their documented service names). */
-static const char *const doh_names[] = {
-	"dns.google", "dns.google.com", "dns64.dns.google", "cloudflare-dns.com", "mozilla.cloudflare-dns.com",
-	"one.one.one.one", "1dot1dot1dot1.cloudflare-dns.com", "security.cloudflare-dns.com",
-	"family.cloudflare-dns.com", "dns.quad9.net", "dns9.quad9.net", "dns10.quad9.net", "dns11.quad9.net",
-	"doh.opendns.com", "dns.nextdns.io", "doh.cleanbrowsing.org", "dns.adguard-dns.com", "dns.adguard.com",
-	"doh.dns.sb", "dns.twnic.tw", "doh.mullvad.net", "dns.controld.com", "chrome.cloudflare-dns.com",
-	"doh.xfinity.com", "dns.umbrella.com",
+/* Public DoH resolvers (their documented service names), with their
+ * lengths: asked once per TLS connection, so no strlen per entry. */
+#define DOH(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *s;
+	size_t n;
+} doh_names[] = {
+	DOH("dns.google"), DOH("dns.google.com"), DOH("dns64.dns.google"), DOH("cloudflare-dns.com"),
+	DOH("mozilla.cloudflare-dns.com"), DOH("one.one.one.one"), DOH("1dot1dot1dot1.cloudflare-dns.com"),
+	DOH("security.cloudflare-dns.com"), DOH("family.cloudflare-dns.com"), DOH("dns.quad9.net"),
+	DOH("dns9.quad9.net"), DOH("dns10.quad9.net"), DOH("dns11.quad9.net"), DOH("doh.opendns.com"),
+	DOH("dns.nextdns.io"), DOH("doh.cleanbrowsing.org"), DOH("dns.adguard-dns.com"), DOH("dns.adguard.com"),
+	DOH("doh.dns.sb"), DOH("dns.twnic.tw"), DOH("doh.mullvad.net"), DOH("dns.controld.com"),
+	DOH("chrome.cloudflare-dns.com"), DOH("doh.xfinity.com"), DOH("dns.umbrella.com"),
 };
+#undef DOH
 
 const char *edns_kind_name(enum edns_kind k)
 {
@@ -33,7 +40,7 @@ int edns_is_doh_name(const char *sni)
 		return 0;
 	n = strlen(sni);
 	for (size_t i = 0; i < sizeof(doh_names) / sizeof(doh_names[0]); i++)
-		if (strlen(doh_names[i]) == n && strcasecmp(sni, doh_names[i]) == 0)
+		if (doh_names[i].n == n && strcasecmp(sni, doh_names[i].s) == 0)
 			return 1;
 	return 0;
 }

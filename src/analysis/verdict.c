@@ -294,6 +294,25 @@ static void encrypted(struct conn *c, int dir, const struct tls_event *ev)
 	}
 }
 
+/* "c2s:2:40": direction, level, description (one per alert, so without
+ * printf: an alert storm must not cost a format call each). buf: >= 12. */
+static void alert_text(char *buf, int dir, unsigned level, unsigned desc)
+{
+	size_t o = 0;
+	unsigned v[2] = { level & 0xff, desc & 0xff };
+	memcpy(buf, dir == 0 ? "c2s" : "s2c", 3);
+	o = 3;
+	for (int i = 0; i < 2; i++) {
+		buf[o++] = ':';
+		if (v[i] >= 100)
+			buf[o++] = (char)('0' + v[i] / 100);
+		if (v[i] >= 10)
+			buf[o++] = (char)('0' + v[i] / 10 % 10);
+		buf[o++] = (char)('0' + v[i] % 10);
+	}
+	buf[o] = '\0';
+}
+
 void verdict_tls(struct conn *c, int dir, const struct tls_event *ev, const struct tls_state *st)
 {
 	char buf[24];
@@ -346,7 +365,7 @@ void verdict_tls(struct conn *c, int dir, const struct tls_event *ev, const stru
 			flight(c, ev->frame, ev->ts_ns);
 		break;
 	case TLS_EV_ALERT:
-		snprintf(buf, sizeof(buf), "%s:%u:%u", dir == 0 ? "c2s" : "s2c", ev->alert_level, ev->alert_desc);
+		alert_text(buf, dir, ev->alert_level, ev->alert_desc);
 		alerts_append(c, buf);
 		if (c->verdict != V_NONE)
 			break;
