@@ -15,6 +15,8 @@ struct sni_slot {
 	uint64_t hash;
 	char sni[64];
 	uint8_t pending;    /* a flow is being classified for this SNI */
+	uint32_t misses;    /* flows of it that ended without an answer, in a row */
+	uint32_t skipped;   /* flows not classified since the last miss */
 	struct ndpi_result res;
 };
 
@@ -139,10 +141,32 @@ int ndpi_claim(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni)
 	if (!n || !sni || !*sni)
 		return 1;
 	sl = slot_for(n, sni, &h);
-	if (slot_is(sl, h, sni) && sl->pending) {
-		s->deferred = 1;
-		s->done = 1; /* the answer comes from the flow classifying the name */
-		return 0;
+	if (slot_is(sl, h, sni)) {
+		if (sl->pending) {
+			s->deferred = 1;
+			s->done = 1; /* the answer comes from the flow classifying the name */
+			return 0;
+		}
+		if (sl->misses) {
+			/* Flows of this name ended unclassified m times in a row (cut
+			 * short: no server flight): let the next 2^m - 1 flows go
+			 * without nDPI, then try again. They take an answer found by
+			 * then at their close (deferred), else none, as the flows
+			 * before them. Without this, a name whose connections never
+			 * complete ran nDPI's ClientHello work (a JA3 string printed
+			 * number by number) for every one of them. */
+			uint32_t m = sl->misses < 16 ? sl->misses : 16;
+			if (sl->skipped < (1u << m) - 1) {
+				sl->skipped++;
+				s->deferred = 1;
+				s->done = 1;
+				return 0;
+			}
+			sl->skipped = 0;
+		}
+	} else {
+		sl->misses = 0;
+		sl->skipped = 0;
 	}
 	sl->hash = h;
 	pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
@@ -165,6 +189,8 @@ void ndpi_remember(struct ndpi_ctx *n, const struct ndpi_flow_state *s, const ch
 	pi_strlcpy(sl->sni, sni, sizeof(sl->sni));
 	sl->res = s->res;
 	sl->pending = 0;
+	sl->misses = 0;
+	sl->skipped = 0;
 }
 
 void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *sni)
@@ -193,7 +219,10 @@ void ndpi_flow_done(struct ndpi_ctx *n, struct ndpi_flow_state *s, const char *s
 		/* no answer after all: the next flow of the name tries */
 		uint64_t h;
 		struct sni_slot *sl = slot_for(n, sni, &h);
-		if (slot_is(sl, h, sni))
+		if (slot_is(sl, h, sni) && sl->pending) {
 			sl->pending = 0;
+			if (!sl->res.app[0] && sl->misses < UINT32_MAX)
+				sl->misses++;
+		}
 	}
 }
