@@ -1426,6 +1426,7 @@ struct cd_client {
  * extraction) is by far the costliest step per connection. Direct-mapped,
  * bounded; a collision just parses again. */
 #define CHAIN_CACHE_SLOTS 512u
+#define CHAIN_CACHE_MAX_BYTES (16u * 1024u) /* a cached chain keeps its copy: at most 8 MB */
 
 /* A cached chain with what depends on it alone: how it intercepts (the
  * CAs and the kb do not change during a run) and, for the last SNI it was
@@ -1434,6 +1435,9 @@ struct cd_client {
 struct chain_slot {
 	uint64_t hash;
 	size_t bytes;
+	uint8_t *der;         /* the chain's certificates, one after the other */
+	uint32_t len[PI_TLS_MAX_CERTS];
+	size_t n;
 	struct certdiag_chain *ch;
 	int have_how;
 	enum icpt_how how;
@@ -1495,6 +1499,7 @@ void certdiag_free(struct certdiag *cd)
 				free(cd->chains[i].ch);
 			}
 			free(cd->chains[i].lint);
+			free(cd->chains[i].der);
 		}
 		free(cd->chains);
 	}
@@ -1502,24 +1507,60 @@ void certdiag_free(struct certdiag *cd)
 	free(cd);
 }
 
+/* Which slot a chain goes in: its lengths and, of each certificate, the
+ * first 64 bytes (they hold the serial number) and the last 64 (the
+ * signature). Hashing every byte cost ~1,800 instructions a connection;
+ * the slot's kept copy is compared in full (chain_is), so two chains alike
+ * in those bytes only share a slot, never an answer. */
+static uint64_t chain_key(const uint8_t *const *der, const size_t *len, size_t n)
+{
+	uint64_t h = 0x51ed2701u ^ n;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = len[i] < 64 ? len[i] : 64;
+		h = pi_hash(der[i], k, h ^ len[i]);
+		if (len[i] > 64)
+			h = pi_hash(der[i] + len[i] - k, k, h);
+	}
+	return h;
+}
+
+static int chain_is(const struct chain_slot *sl, const uint8_t *const *der, const size_t *len, size_t n)
+{
+	size_t off = 0;
+	if (!sl->der || sl->n != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (sl->len[i] != len[i])
+			return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(sl->der + off, der[i], len[i]) != 0)
+			return 0;
+		off += len[i];
+	}
+	return 1;
+}
+
 /* The parsed chain of these DER certificates, from the cache or parsed now
- * (and cached). NULL if the leaf does not parse. Owned by cd. */
+ * (and cached). NULL if the leaf does not parse. Owned by cd. Chains over
+ * CHAIN_CACHE_MAX_BYTES are parsed every time (their copy is not kept). */
 static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *const *der, const size_t *len,
                                            size_t n, struct chain_slot **slot)
 {
-	uint64_t h = 0x51ed2701u;
+	uint64_t h;
 	size_t bytes = 0;
 	struct chain_slot *sl;
 	struct certdiag_chain *ch;
-	for (size_t i = 0; i < n; i++) {
-		h = pi_hash(der[i], len[i], h);
+	uint8_t *copy = NULL;
+	if (n > PI_TLS_MAX_CERTS)
+		n = PI_TLS_MAX_CERTS;
+	h = chain_key(der, len, n);
+	for (size_t i = 0; i < n; i++)
 		bytes += len[i];
-	}
 	if (!cd->chains)
 		cd->chains = calloc(CHAIN_CACHE_SLOTS, sizeof(*cd->chains));
-	sl = cd->chains ? &cd->chains[h % CHAIN_CACHE_SLOTS] : NULL;
+	sl = cd->chains && bytes <= CHAIN_CACHE_MAX_BYTES ? &cd->chains[h % CHAIN_CACHE_SLOTS] : NULL;
 	*slot = NULL;
-	if (sl && sl->ch && sl->hash == h && sl->bytes == bytes) {
+	if (sl && sl->ch && sl->hash == h && sl->bytes == bytes && chain_is(sl, der, len, n)) {
 		*slot = sl;
 		return sl->ch;
 	}
@@ -1528,8 +1569,11 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 		cd->st.alloc_failures++;
 		return NULL;
 	}
+	if (sl && bytes && !(copy = malloc(bytes)))
+		sl = NULL; /* parsed, not cached */
 	if (certdiag_chain_from_der(ch, der, len, n) == 0) {
 		free(ch);
+		free(copy);
 		return NULL;
 	}
 	if (!sl)
@@ -1539,9 +1583,16 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 		free(sl->ch);
 	}
 	free(sl->lint);
+	free(sl->der);
 	memset(sl, 0, sizeof(*sl));
 	sl->hash = h;
 	sl->bytes = bytes;
+	sl->der = copy;
+	sl->n = n;
+	for (size_t i = 0, off = 0; i < n; off += len[i], i++) {
+		memcpy(copy + off, der[i], len[i]);
+		sl->len[i] = (uint32_t)len[i];
+	}
 	sl->ch = ch;
 	*slot = sl;
 	return ch;
@@ -1843,8 +1894,9 @@ void certdiag_observe(struct certdiag *cd, const struct certdiag_conn *c)
 			}
 		}
 	}
-	if (ch && !cd->chains) {
-		/* the cache could not be allocated: this chain is ours to free */
+	if (ch && !sl) {
+		/* not cached (no cache, too long, or no memory for its copy):
+		 * this chain is ours to free */
 		certdiag_chain_free(ch);
 		free(ch);
 	}
