@@ -1605,11 +1605,8 @@ const struct certdiag_stats *certdiag_stats(const struct certdiag *cd)
 
 static uint64_t str_hash(const char *s, uint64_t seed)
 {
-	char low[256];
-	uint64_t h;
-	pi_strlcpy(low, s ? s : "", sizeof(low));
-	pi_lower(low);
-	h = pi_hash(low, strlen(low), seed);
+	/* the hash of the lowercase name, cut at 255 bytes */
+	uint64_t h = s ? pi_hash_lower(s, strnlen(s, 255), seed) : pi_hash("", 0, seed);
 	return h ? h : 1;
 }
 

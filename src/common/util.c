@@ -43,12 +43,6 @@ void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n)
 	dst[o] = '\0';
 }
 
-void pi_lower(char *s)
-{
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
 
 void pi_warn(const char *fmt, ...)
 {
@@ -85,7 +79,32 @@ static inline uint64_t mix64(uint64_t k)
 	return k * 0x4cf5ad432745937full;
 }
 
-uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
+/* ASCII A-Z of eight bytes to a-z at once (other bytes unchanged). */
+static inline uint64_t lower64(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t b7 = w & (0x7f * ones);
+	uint64_t above_z = b7 + (0x7f - 'Z') * ones; /* high bit: byte > 'Z' */
+	uint64_t from_a = b7 + (0x80 - 'A') * ones;  /* high bit: byte >= 'A' */
+	uint64_t upper = (from_a ^ above_z) & ~w & (0x80 * ones);
+	return w | (upper >> 2);
+}
+
+void pi_lower(char *s)
+{
+	size_t n = strlen(s), i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		w = lower64(w);
+		memcpy(s + i, &w, 8);
+	}
+	for (; i < n; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+}
+
+static inline uint64_t hash_impl(const void *data, size_t len, uint64_t seed, int lower)
 {
 	/* 8 bytes a step (a multiply-rotate mix in the manner of MurmurHash3's
 	 * 64-bit block step), four independent lanes over 32-byte blocks for
@@ -99,6 +118,8 @@ uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 		while (len >= 32) {
 			for (int i = 0; i < 4; i++) {
 				memcpy(&k, p + 8 * i, 8);
+				if (lower)
+					k = lower64(k);
 				l[i] = rotl64(l[i] ^ mix64(k), 27) * 5 + 0x52dce729;
 			}
 			p += 32;
@@ -109,6 +130,8 @@ uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 	}
 	while (len >= 8) {
 		memcpy(&k, p, 8);
+		if (lower)
+			k = lower64(k);
 		h ^= mix64(k);
 		h = rotl64(h, 27) * 5 + 0x52dce729;
 		p += 8;
@@ -117,6 +140,8 @@ uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 	if (len) {
 		k = 0;
 		memcpy(&k, p, len);
+		if (lower)
+			k = lower64(k);
 		h ^= mix64(k);
 	}
 	h ^= h >> 33;
@@ -125,6 +150,16 @@ uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h;
+}
+
+uint64_t pi_hash(const void *data, size_t len, uint64_t seed)
+{
+	return hash_impl(data, len, seed, 0);
+}
+
+uint64_t pi_hash_lower(const char *s, size_t len, uint64_t seed)
+{
+	return hash_impl(s, len, seed, 1);
 }
 
 /* Length of a valid UTF-8 sequence at s (n bytes), 0 if invalid, and its

@@ -25,7 +25,10 @@ void pi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t pi_warn_count(void);
 void pi_set_quiet(int quiet);
 
-/* 64-bit hash of bytes (FNV-1a, then mixed). */
+/* 64-bit hash of bytes (8 bytes a step, multiply-rotate, then mixed). */
 uint64_t pi_hash(const void *data, size_t len, uint64_t seed);
+/* pi_hash of the first len bytes of s with ASCII A-Z as a-z, without
+ * making the lowercase copy: the same value. */
+uint64_t pi_hash_lower(const char *s, size_t len, uint64_t seed);
 
 #endif

@@ -1,6 +1,46 @@
 /* test_cur.c: the bounds-checked cursor never reads past its end. */
+#include <stdint.h>
+
 #include "common/cur.h"
+#include "common/util.h"
 #include "unit.h"
+
+/* pi_lower and pi_hash_lower work eight bytes at a time: check them against
+ * the byte-wise definition, over every byte value and every length to past
+ * the four-lane block size of pi_hash. */
+static void check_lower(void)
+{
+	char s[300], ref[300];
+	uint32_t x = 12345;
+	int bad_lower = 0, bad_hash = 0;
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)round % 260;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			/* mostly letters around the A-Z / a-z edges, and any byte */
+			static const char edge[] = "@AZ[`az{Mm";
+			s[i] = (x >> 16) % 3 ? edge[(x >> 8) % 10] : (char)(((x >> 8) % 255) + 1);
+		}
+		s[n] = '\0';
+		for (size_t i = 0; i <= n; i++)
+			ref[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+		if (pi_hash_lower(s, n, 99) != pi_hash(ref, n, 99))
+			bad_hash++;
+		pi_lower(s);
+		if (memcmp(s, ref, n + 1) != 0)
+			bad_lower++;
+	}
+	CHECK_EQ_INT(bad_lower, 0);
+	CHECK_EQ_INT(bad_hash, 0);
+	for (int c = 1; c < 256; c++) {
+		char one[2] = { (char)c, 0 };
+		char want = c >= 'A' && c <= 'Z' ? (char)(c + 32) : (char)c;
+		pi_lower(one);
+		if (one[0] != want)
+			bad_lower++;
+	}
+	CHECK_EQ_INT(bad_lower, 0);
+}
 
 int main(void)
 {
@@ -42,5 +82,6 @@ int main(void)
 	/* an empty cursor */
 	c = cur_make(v, 0);
 	CHECK_EQ_INT(cur_vec24(&c, &sub), PI_NEED_MORE);
+	check_lower();
 	UNIT_DONE();
 }
