@@ -7,6 +7,7 @@
  */
 #include "dissectors/dns.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,21 @@
 #include "common/cur.h"
 
 /* ------------------------------------------------------------------ names */
+
+/* Label bytes written as they are (0: escaped as \DDD instead), as is or
+ * lowercased: the rule of name_walk's byte loop, as tables. */
+static uint8_t name_plain[256], name_lower[256];
+
+static void name_tables(void)
+{
+	for (int ch = 0; ch < 256; ch++) {
+		int plain = ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\';
+		name_plain[ch] = plain ? (uint8_t)ch : 0;
+		name_lower[ch] = plain ? (uint8_t)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch) : 0;
+	}
+}
+
+static pthread_once_t name_tables_once = PTHREAD_ONCE_INIT;
 
 /* Walk the name at off. If out is non-NULL, write its text (see
  * dns_name_text). *next gets the offset after the name in place. Returns
@@ -26,6 +42,9 @@ static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
 	size_t wire = 0;        /* wire length of the name so far */
 	size_t o = 0;           /* text length */
 	int jumped = 0, hops = 0, rc = DNS_OK, full = 0;
+
+	if (out)
+		(void)pthread_once(&name_tables_once, name_tables);
 
 	for (;;) {
 		struct cur c = cur_make(msg, len);
@@ -85,7 +104,20 @@ static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
 				else
 					full = 1;
 			}
-			for (uint8_t i = 0; i < b && !full; i++) {
+			uint8_t i = 0;
+			if (o + b + 1 < outlen) {
+				/* room for the label as is: copy its plain bytes at
+				 * table speed, fall to the byte rules at the first other */
+				const uint8_t *map = lower ? name_lower : name_plain;
+				for (; i < b; i++) {
+					uint8_t m = map[lab[i]];
+					if (!m)
+						break;
+					out[o + i] = (char)m;
+				}
+				o += i;
+			}
+			for (; i < b && !full; i++) {
 				uint8_t ch = lab[i];
 				if (ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\') {
 					if (lower && ch >= 'A' && ch <= 'Z')

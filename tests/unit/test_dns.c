@@ -250,6 +250,16 @@ static void test_names(void)
 	uint8_t e[] = { 6, 'A', ' ', '.', '\\', 0xff, 'z', 0 };
 	CHECK_EQ_INT(dns_name_text(e, sizeof e, 0, txt, sizeof txt, 1), 18);
 	CHECK_EQ_STR(txt, "a\\032\\046\\092\\255z");
+	/* case kept without lower; a text that just fits, and one byte short */
+	uint8_t m[] = { 5, 'M', 'i', 'X', 'e', 'D', 3, 'C', 'o', 'M', 0 };
+	CHECK_EQ_INT(dns_name_text(m, sizeof m, 0, txt, sizeof txt, 0), 9);
+	CHECK_EQ_STR(txt, "MiXeD.CoM");
+	CHECK_EQ_INT(dns_name_text(m, sizeof m, 0, txt, 10, 1), 9);
+	CHECK_EQ_STR(txt, "mixed.com");
+	CHECK_EQ_INT(dns_name_text(m, sizeof m, 0, txt, 9, 1), 8);
+	CHECK_EQ_STR(txt, "mixed.co");
+	CHECK_EQ_INT(dns_name_text(m, sizeof m, 0, txt, 6, 1), 5);
+	CHECK_EQ_STR(txt, "mixed");
 	/* root */
 	uint8_t r0[] = { 0 };
 	CHECK_EQ_INT(dns_name_text(r0, 1, 0, txt, sizeof txt, 1), 0);
