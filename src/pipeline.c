@@ -127,6 +127,30 @@ static int report_decision_v(struct engine *e, struct flow *f, struct flow_app *
                              unsigned also);
 static void report_decision(struct engine *e, struct flow *f, struct flow_app *a);
 
+/* What nDPI's answer for a TLS flow is shared by (ndpi_glue.c): its SNI;
+ * without one, the server's address and port, which is what nDPI goes by
+ * then (its address lists), as "\1" and hex (SNI text is printable, so the
+ * two never meet). Without it every SNI-less connection ran nDPI. */
+static const char *ndpi_key(const struct flow_app *a, char *buf, size_t len)
+{
+	static const char hx[] = "0123456789abcdef";
+	const char *sni = a->tls ? a->tls->ch.sni : a->conn ? a->conn->sni : "";
+	const struct conn *c = a->conn;
+	size_t o = 0, alen;
+	if (sni[0] || !c || len < 1 + 32 + 4 + 1)
+		return sni;
+	alen = c->ipver == 6 ? 16 : 4;
+	buf[o++] = '\1';
+	for (size_t i = 0; i < alen; i++) {
+		buf[o++] = hx[c->saddr[i] >> 4];
+		buf[o++] = hx[c->saddr[i] & 15];
+	}
+	for (int sh = 12; sh >= 0; sh -= 4)
+		buf[o++] = hx[(c->sport >> sh) & 15];
+	buf[o] = '\0';
+	return buf;
+}
+
 static void on_tls_event(void *ctx, const struct tls_event *ev)
 {
 	struct flow_app *a = ctx;
@@ -135,10 +159,12 @@ static void on_tls_event(void *ctx, const struct tls_event *ev)
 	if (a->conn->verdict != V_NONE && !a->reported)
 		report_decision(a->e, a->flow, a);
 	if (ev->type == TLS_EV_CLIENT_HELLO && a->e->ndpi && !a->ndpi.done) {
-		if (ndpi_cached(a->e->ndpi, a->tls->ch.sni, &a->ndpi.res))
+		char kb[64];
+		const char *key = ndpi_key(a, kb, sizeof kb);
+		if (ndpi_cached(a->e->ndpi, key, &a->ndpi.res))
 			a->ndpi.done = 1; /* seen this SNI before: nDPI would say the same */
 		else if (!a->ndpi.flow)
-			(void)ndpi_claim(a->e->ndpi, &a->ndpi, a->tls->ch.sni);
+			(void)ndpi_claim(a->e->ndpi, &a->ndpi, key);
 	}
 }
 
@@ -293,8 +319,10 @@ static void hook_packet(void *ctx, struct flow *f, int dir, const struct decoded
 		return; /* not (yet) TLS: nothing to decide */
 	a->conn->last_ts = pkt->ts_ns;
 	if (a->kind == APP_TLS && e->ndpi && !a->ndpi.done && d->l3 && d->l3len &&
-	    ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns) && a->tls)
-		ndpi_remember(e->ndpi, &a->ndpi, a->tls->ch.sni);
+	    ndpi_feed(e->ndpi, &a->ndpi, d->l3, d->l3len, pkt->ts_ns) && a->tls) {
+		char kb[64];
+		ndpi_remember(e->ndpi, &a->ndpi, ndpi_key(a, kb, sizeof kb));
+	}
 	verdict_tcp(a->conn, dir == f->client ? 0 : 1, d->tcp_flags, d->paylen, pkt->frame, pkt->ts_ns);
 	if (a->conn->verdict != V_NONE && !a->reported)
 		report_decision(e, f, a);
@@ -538,8 +566,10 @@ static void hook_close(void *ctx, struct flow *f)
 	a->flow = f;
 	if (a->kind == APP_TLS && a->conn && a->conn->tls_records) {
 		struct conn_view v;
-		if (e->ndpi)
-			ndpi_flow_done(e->ndpi, &a->ndpi, a->conn->sni);
+		if (e->ndpi) {
+			char kb[64];
+			ndpi_flow_done(e->ndpi, &a->ndpi, ndpi_key(a, kb, sizeof kb));
+		}
 		verdict_finish(a->conn);
 		/* decided only now: one event, with the view just made */
 		if (!report_decision_v(e, f, a, &v, CR_CLOSED)) {
