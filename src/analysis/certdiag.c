@@ -1426,12 +1426,24 @@ struct cd_client {
  * extraction) is by far the costliest step per connection. Direct-mapped,
  * bounded; a collision just parses again. */
 #define CHAIN_CACHE_SLOTS 512u
+/* Lint findings by (cached chain, SNI, lint_time_key): one server
+ * certificate often serves many names. Direct-mapped, allocated on first
+ * use (2048 x ~300 bytes); a collision just lints again. */
+#define LINT_MEMO_SLOTS 2048u
 #define CHAIN_CACHE_MAX_BYTES (16u * 1024u) /* a cached chain keeps its copy: at most 8 MB */
 
+struct lint_memo {
+	const struct chain_slot *slot;
+	uint32_t gen;
+	int64_t tkey;         /* lint_time_key the findings were made at */
+	char sni[256];
+	struct lint_finding *f;
+	int n;
+};
+
 /* A cached chain with what depends on it alone: how it intercepts (the
- * CAs and the kb do not change during a run) and, for the last SNI it was
- * linted for, the findings when none of them depends on the time (every
- * certificate valid then; cert_lint uses the time for validity only). */
+ * CAs and the kb do not change during a run) and, for the last SNI and
+ * lint_time_key it was linted for, the findings. */
 struct chain_slot {
 	uint64_t hash;
 	size_t bytes;
@@ -1443,14 +1455,13 @@ struct chain_slot {
 	enum icpt_how how;
 	char label[160];
 	uint64_t ikey;
-	int have_lint;
-	char lint_sni[256];
-	struct lint_finding *lint;
-	int nlint;
+	uint32_t gen;         /* which chain of this slot: lint memos name it */
 };
 
 struct certdiag {
 	struct chain_slot *chains;
+	uint32_t chain_gen;
+	struct lint_memo *lint;   /* LINT_MEMO_SLOTS, on first use */
 	const struct inspect_cas *cas;
 	const struct kb *kb;
 	const struct ja3_db *db;
@@ -1498,10 +1509,14 @@ void certdiag_free(struct certdiag *cd)
 				certdiag_chain_free(cd->chains[i].ch);
 				free(cd->chains[i].ch);
 			}
-			free(cd->chains[i].lint);
 			free(cd->chains[i].der);
 		}
 		free(cd->chains);
+	}
+	if (cd->lint) {
+		for (size_t i = 0; i < LINT_MEMO_SLOTS; i++)
+			free(cd->lint[i].f);
+		free(cd->lint);
 	}
 	issuer_stats_free(cd->ist);
 	free(cd);
@@ -1582,9 +1597,9 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 		certdiag_chain_free(sl->ch);
 		free(sl->ch);
 	}
-	free(sl->lint);
 	free(sl->der);
 	memset(sl, 0, sizeof(*sl));
+	sl->gen = ++cd->chain_gen; /* the memos of the chain it held are stale */
 	sl->hash = h;
 	sl->bytes = bytes;
 	sl->der = copy;
@@ -1703,17 +1718,47 @@ static struct cd_client *client_add(struct certdiag *cd, uint64_t key)
 
 /* 1 if every certificate of ch is valid at ts (or ts is 0): the lint
  * findings do not depend on the time then. */
-static int chain_valid_at(const struct certdiag_chain *ch, int64_t ts)
+/* What the lint of ch at time ts depends on the time by: each
+ * certificate's validity then (2 bits: valid, expired, not yet valid) and,
+ * when any is not valid, the UTC day of ts (the findings print it as
+ * YYYY-MM-DD). -1 for "valid throughout" (or no time). Two times with the
+ * same key give the same findings (cert_lint uses the time for nothing
+ * else), so the key is what a cached lint is kept by; -2: not to be kept. */
+_Static_assert(PI_TLS_MAX_CERTS <= 12, "lint_time_key packs 2 bits a certificate into 24");
+
+static int64_t lint_time_key(const struct certdiag_chain *ch, int64_t ts)
 {
+	uint64_t bits = 0;
+	int64_t day;
 	if (!ts)
-		return 1;
-	for (size_t i = 0; i < ch->n; i++) {
+		return -1;
+	for (size_t i = 0; i < ch->n && i < 12; i++) {
+		uint64_t v = 0;
 		if (ch->ci[i].not_after && ts > ch->ci[i].not_after)
-			return 0;
+			v |= 1;
 		if (ch->ci[i].not_before && ts < ch->ci[i].not_before)
-			return 0;
+			v |= 2;
+		bits |= v << (2 * i);
 	}
-	return 1;
+	if (!bits)
+		return -1;
+	day = ts / 86400 - (ts % 86400 < 0); /* floor: days before 1970 too */
+	if (day < 0 || day >= (1ll << 38))
+		return -2; /* not kept (no packet time is that far out) */
+	return day << 24 | (int64_t)bits;
+}
+
+/* The memo slot for the lint of cached chain sl for sni at tkey (see
+ * lint_time_key), or NULL when it is not to be kept. */
+static struct lint_memo *lint_memo_at(struct certdiag *cd, const struct chain_slot *sl, const char *sni,
+                                      int64_t tkey)
+{
+	size_t n = strlen(sni);
+	if (!sl || tkey == -2 || n >= sizeof(cd->lint->sni))
+		return NULL;
+	if (!cd->lint && !(cd->lint = calloc(LINT_MEMO_SLOTS, sizeof(*cd->lint))))
+		return NULL;
+	return &cd->lint[pi_hash(sni, n, (uint64_t)tkey ^ ((uint64_t)sl->gen << 32)) % LINT_MEMO_SLOTS];
 }
 
 static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, struct certdiag_chain *ch,
@@ -1727,7 +1772,8 @@ static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, st
 	uint64_t nameh = str_hash(c->name, 11);
 	struct lint_finding fbuf[CD_MAX_FINDINGS];
 	const struct lint_finding *f = fbuf;
-	int k, timeless = chain_valid_at(ch, c->ts);
+	int k;
+	int64_t tkey = lint_time_key(ch, c->ts);
 
 	cd->st.chains++;
 	issuer_stats_add(cd->ist, &ch->ci[0], asked);
@@ -1749,23 +1795,27 @@ static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, st
 	if (how != ICPT_NONE)
 		cd->st.interception_chains++;
 
-	if (sl && sl->have_lint && timeless && strcmp(sl->lint_sni, sni ? sni : "") == 0) {
-		f = sl->lint;
-		k = sl->nlint;
+	struct lint_memo *m = lint_memo_at(cd, sl, sni ? sni : "", tkey);
+	if (m && m->slot == sl && m->gen == sl->gen && m->tkey == tkey && strcmp(m->sni, sni ? sni : "") == 0) {
+		f = m->f;
+		k = m->n;
 	} else {
 		k = cert_lint_chain(ch->ci, ch->n, c->ts, sni, LINT_ALL, cd->cas, fbuf, CD_MAX_FINDINGS);
 		if (k > CD_MAX_FINDINGS)
 			k = CD_MAX_FINDINGS;
-		if (sl && timeless && strlen(sni ? sni : "") < sizeof(sl->lint_sni)) {
+		if (m) {
 			struct lint_finding *copy = k ? malloc((size_t)k * sizeof(*copy)) : NULL;
-			if (copy || !k) {
+			free(m->f);
+			memset(m, 0, sizeof(*m));
+			if (copy || !k) { /* without memory: not kept */
 				if (k)
 					memcpy(copy, fbuf, (size_t)k * sizeof(*copy));
-				free(sl->lint);
-				sl->lint = copy;
-				sl->nlint = k;
-				sl->have_lint = 1;
-				pi_strlcpy(sl->lint_sni, sni ? sni : "", sizeof(sl->lint_sni));
+				m->f = copy;
+				m->n = k;
+				m->slot = sl;
+				m->gen = sl->gen;
+				m->tkey = tkey;
+				pi_strlcpy(m->sni, sni ? sni : "", sizeof(m->sni));
 			}
 		}
 	}

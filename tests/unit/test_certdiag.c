@@ -22,6 +22,7 @@
 
 #include "analysis/certdiag.h"
 #include "ranking/kb.h"
+#include "common/util.h"
 #include "unit.h"
 
 #ifndef PI_SRCDIR
@@ -1023,6 +1024,55 @@ static void test_engine(void)
 	X509_free(ca);
 }
 
+/* The lint of a cached chain is remembered per (chain, SNI, time key): the
+ * same chain and SNI seen valid, then expired on one day, then on another,
+ * must give each name the findings of its own time. */
+static void lint_at(struct certdiag *cd, const char *name, int64_t ts, const uint8_t *der, size_t dl,
+                    char *value, size_t vl)
+{
+	const uint8_t *ders[1] = { der };
+	size_t lens[1] = { dl };
+	struct certdiag_conn c = { .name = name, .sni = "memo.example.com", .client = "10.2.2.2", .ja3 = "",
+	                           .rejected = 1, .ts = ts, .der = ders, .der_len = lens, .nder = 1 };
+	struct diag_input in;
+	certdiag_observe(cd, &c);
+	value[0] = '\0';
+	if (certdiag_input(cd, name, 1, 0, NULL, &in) && in.lint)
+		pi_strlcpy(value, in.lint->value, vl);
+}
+
+static void test_lint_memo(void)
+{
+	X509 *ca = root_ca("Memo CA", k_ca);
+	struct spec s = { .cn = "memo.example.com", .key = k_leaf, .issuer = ca, .ikey = k_ca,
+	                  .nb = now_s - 10 * 86400, .na = now_s,
+	                  .ext = { "subjectAltName=DNS:memo.example.com", "extendedKeyUsage=serverAuth",
+	                           "basicConstraints=CA:FALSE" } };
+	X509 *lf = make(&s);
+	unsigned char *der = NULL;
+	int dl = lf ? i2d_X509(lf, &der) : 0;
+	struct certdiag *cd = certdiag_new(NULL, NULL, NULL);
+	char v0[160], v1[160], v2[160], v3[160];
+	CHECK(dl > 0 && cd != NULL);
+	if (dl <= 0 || !cd)
+		goto out;
+	lint_at(cd, "n0.example", now_s - 3600, der, (size_t)dl, v0, sizeof v0);          /* valid */
+	lint_at(cd, "n1.example", now_s + 2 * 86400, der, (size_t)dl, v1, sizeof v1);     /* expired */
+	lint_at(cd, "n2.example", now_s + 2 * 86400 + 60, der, (size_t)dl, v2, sizeof v2); /* same day */
+	lint_at(cd, "n3.example", now_s + 40 * 86400, der, (size_t)dl, v3, sizeof v3);    /* a later day */
+	CHECK(strstr(v0, "checked at") == NULL);
+	CHECK(strstr(v1, "checked at") != NULL);
+	CHECK_EQ_STR(v2, v1);
+	CHECK(strstr(v3, "checked at") != NULL && strcmp(v3, v1) != 0);
+	if (strcmp(v3, v1) == 0 || !strstr(v1, "checked at"))
+		fprintf(stderr, "  lint memo: v0 \"%s\" v1 \"%s\" v3 \"%s\"\n", v0, v1, v3);
+out:
+	certdiag_free(cd);
+	OPENSSL_free(der);
+	X509_free(lf);
+	X509_free(ca);
+}
+
 /* hostile chains: mutated and truncated DER never crash, and whatever
  * parses is linted */
 static void test_hostile(void)
@@ -1098,6 +1148,7 @@ int main(void)
 	test_interception();
 	test_kb_tools();
 	test_ja3_db();
+	test_lint_memo();
 	test_decide_order();
 	test_engine();
 	test_hostile();
