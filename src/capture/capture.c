@@ -9,7 +9,10 @@
  * into one buffer of 256 KiB of
  * look-ahead plus room for the largest record; records are parsed in place
  * with struct cur, and a packet's data is handed out as a pointer into that
- * buffer. Nothing is allocated per packet. Only a packet block larger than
+ * buffer. The common records (a pcap record, a pcapng EPB) whole in the
+ * buffer and sound are read by a fast path: one bounds check of the whole
+ * record, then direct loads; anything else (a refill, the end, damage) goes
+ * to the general path, which reads the record from its start. Nothing is allocated per packet. Only a packet block larger than
  * the buffer (huge options) has its data copied out, into a buffer of
  * PI_MAX_PACKET allocated the first time.
  *
@@ -164,6 +167,9 @@ struct cap_reader {
 	/* pcap */
 	int be;              /* big-endian file / section */
 	int nano;
+	uint32_t frac_mul;   /* ns per unit of ts_usec_or_nsec: 1 or 1000 */
+	uint32_t snap_max;   /* pcap_if.snaplen, or UINT32_MAX for 0 (no limit) */
+	int pcap_go;         /* fmt is CAP_PCAP and state ST_OK: cap_next's one test */
 	struct iface pcap_if;
 
 	/* pcapng, current section */
@@ -178,12 +184,12 @@ enum { W_SNAPLEN = 1, W_WIRELEN = 2, W_BLOCK = 4, W_OPTION = 8 };
 static uint64_t rb_off(const struct cap_reader *r);
 static int pf_need(struct cap_reader *r, size_t n);
 
-static uint64_t rb_off(const struct cap_reader *r)
+static inline uint64_t rb_off(const struct cap_reader *r)
 {
 	return r->base + r->pos;
 }
 
-static size_t rb_avail(const struct cap_reader *r)
+static inline size_t rb_avail(const struct cap_reader *r)
 {
 	return r->len - r->pos;
 }
@@ -403,6 +409,7 @@ static int fail(struct cap_reader *r, uint64_t off, const char *fmt, ...)
 	va_end(ap);
 	snprintf(r->err, sizeof r->err, "%s: offset %" PRIu64 ": %s", r->name, off, what);
 	r->state = ST_ERROR;
+	r->pcap_go = 0;
 	return CAP_ERROR;
 }
 
@@ -435,6 +442,7 @@ static int at_end(struct cap_reader *r)
 			    "compressed data ends early or is damaged (cut file?)" :
 			    "read error", src_msg(r));
 	r->state = ST_EOF;
+	r->pcap_go = 0;
 	return CAP_EOF;
 }
 
@@ -449,7 +457,7 @@ static void warn_once(struct cap_reader *r, unsigned kind, uint64_t off, const c
 
 /* ---- byte-order aware getters over a checked cursor ------------------- */
 
-static uint16_t g16(struct cur *c, int be)
+static inline uint16_t g16(struct cur *c, int be)
 {
 	uint16_t v = 0;
 	if (be)
@@ -459,7 +467,7 @@ static uint16_t g16(struct cur *c, int be)
 	return v;
 }
 
-static uint32_t g32(struct cur *c, int be)
+static inline uint32_t g32(struct cur *c, int be)
 {
 	uint32_t v = 0;
 	if (be)
@@ -473,6 +481,22 @@ static uint64_t g64(struct cur *c, int be)
 {
 	uint64_t a = g32(c, be), b = g32(c, be);
 	return be ? (a << 32) | b : (b << 32) | a;
+}
+
+/* Unchecked loads for the fast paths, which check the whole record first. */
+static inline uint32_t ld32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline uint32_t ld32be(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint32_t ld32(const uint8_t *p, int be)
+{
+	return be ? ld32be(p) : ld32le(p);
 }
 
 /* ---- timestamps --------------------------------------------------------- */
@@ -524,7 +548,14 @@ static uint64_t iface_ns(const struct iface *f, uint64_t units)
 
 /* ---- pcap ---------------------------------------------------------------- */
 
-static int pcap_next(struct cap_reader *r, struct packet *pkt)
+#if defined(__GNUC__)
+#define CAP_NOINLINE __attribute__((noinline))
+#else
+#define CAP_NOINLINE
+#endif
+
+/* The general path of pcap_next(): refills, the end, damage. */
+static CAP_NOINLINE int pcap_next_slow(struct cap_reader *r, struct packet *pkt)
 {
 	uint64_t start = rb_off(r);
 	struct cur c;
@@ -562,6 +593,62 @@ static int pcap_next(struct cap_reader *r, struct packet *pkt)
 	return CAP_PACKET;
 }
 
+/* The end of pcap_next() for a record with oddities: the warnings (the same
+ * ones, in the same order, as pcap_next_slow()'s), then the position moves
+ * past the record. */
+static CAP_NOINLINE int pcap_oddities(struct cap_reader *r, struct packet *pkt)
+{
+	uint64_t start = rb_off(r);
+	if (r->pcap_if.snaplen && pkt->caplen > r->pcap_if.snaplen)
+		warn_once(r, W_SNAPLEN, start, "captured length larger than the file's snaplen");
+	if (pkt->wirelen < pkt->caplen) {
+		warn_once(r, W_WIRELEN, start, "captured length larger than the original length");
+		pkt->wirelen = pkt->caplen;
+	}
+	r->pos += PCAP_REC_LEN + pkt->caplen;
+	return CAP_PACKET;
+}
+
+/* A record whose header and data are all in the buffer and whose length is
+ * within the limit is read here: one bounds check, then direct loads. Every
+ * other case (refill, end of input, damage) goes to pcap_next_slow(), which
+ * starts over on the same record; nothing is changed before that. */
+static inline int pcap_next(struct cap_reader *r, struct packet *pkt)
+{
+	size_t avail = r->len - r->pos;
+	const uint8_t *h = r->buf + r->pos;
+	uint32_t sec, frac, incl, orig;
+	size_t need;
+
+	if (avail < PCAP_REC_LEN)
+		return pcap_next_slow(r, pkt);
+	if (r->be) {
+		sec = ld32be(h);
+		frac = ld32be(h + 4);
+		incl = ld32be(h + 8);
+		orig = ld32be(h + 12);
+	} else {
+		sec = ld32le(h);
+		frac = ld32le(h + 4);
+		incl = ld32le(h + 8);
+		orig = ld32le(h + 12);
+	}
+	need = PCAP_REC_LEN + (size_t)incl;
+	if (incl > PI_MAX_PACKET || avail < need)
+		return pcap_next_slow(r, pkt);
+
+	pkt->data = h + PCAP_REC_LEN;
+	pkt->frame = ++r->frame;
+	pkt->ts_ns = (uint64_t)sec * 1000000000ull + (uint64_t)frac * r->frac_mul;
+	pkt->linktype = r->pcap_if.linktype;
+	pkt->caplen = incl;
+	pkt->wirelen = orig;
+	if (incl > r->snap_max || orig < incl)
+		return pcap_oddities(r, pkt);
+	r->pos += need;
+	return CAP_PACKET;
+}
+
 static int pcap_open_hdr(struct cap_reader *r, uint32_t magic_le, char *err, size_t errlen)
 {
 	struct cur c;
@@ -570,6 +657,7 @@ static int pcap_open_hdr(struct cap_reader *r, uint32_t magic_le, char *err, siz
 	r->fmt = CAP_PCAP;
 	r->be = (magic_le == 0xd4c3b2a1u || magic_le == 0x4d3cb2a1u);
 	r->nano = (magic_le == 0xa1b23c4du || magic_le == 0x4d3cb2a1u);
+	r->frac_mul = r->nano ? 1u : 1000u;
 	if (!rb_need(r, PCAP_HDR_LEN)) {
 		snprintf(err, errlen, "%s: pcap file header is cut short (%zu of %u bytes)",
 			 r->name, rb_avail(r), PCAP_HDR_LEN);
@@ -583,6 +671,8 @@ static int pcap_open_hdr(struct cap_reader *r, uint32_t magic_le, char *err, siz
 	memset(&r->pcap_if, 0, sizeof r->pcap_if);
 	r->pcap_if.linktype = (int)(lt & 0x03FFFFFFu);
 	r->pcap_if.snaplen = snaplen;
+	r->snap_max = snaplen ? snaplen : UINT32_MAX;
+	r->pcap_go = r->state == ST_OK;
 	return 0;
 }
 
@@ -834,24 +924,71 @@ static int ng_block(struct cap_reader *r, struct packet *pkt)
 	return CAP_PACKET;
 }
 
+/* An Enhanced Packet Block that is whole in the buffer and sound (the
+ * checks of ng_block(), all passing) is read here with direct loads; returns
+ * 1 with *pkt filled. Else returns 0 having changed nothing, and ng_block()
+ * reads the block (and says what is wrong with it). */
+static inline int ng_epb_fast(struct cap_reader *r, struct packet *pkt)
+{
+	size_t avail = r->len - r->pos;
+	const uint8_t *b = r->buf + r->pos;
+	const struct iface *f;
+	uint32_t blen, ifid, caplen, orig;
+	int be = r->be;
+
+	if (avail < 28 || ld32(b, be) != BT_EPB)
+		return 0;
+	blen = ld32(b + 4, be);
+	ifid = ld32(b + 8, be);
+	caplen = ld32(b + 20, be);
+	if (blen < 32 || blen > RB_CAP || blen > avail || (blen & 3u) || ifid >= r->nifs ||
+	    caplen > PI_MAX_PACKET || 28u + caplen + 4u > blen || ld32(b + blen - 4, be) != blen)
+		return 0;
+	f = &r->ifs[ifid];
+	orig = ld32(b + 24, be);
+	pkt->frame = ++r->frame;
+	pkt->ts_ns = iface_ns(f, ((uint64_t)ld32(b + 12, be) << 32) | ld32(b + 16, be));
+	pkt->linktype = f->linktype;
+	pkt->caplen = caplen;
+	pkt->wirelen = orig;
+	pkt->data = b + 28;
+	if ((f->snaplen && caplen > f->snaplen) || orig < caplen) {
+		uint64_t start = rb_off(r);
+		if (f->snaplen && caplen > f->snaplen)
+			warn_once(r, W_SNAPLEN, start, "captured length larger than the interface's snaplen");
+		if (orig < caplen) {
+			warn_once(r, W_WIRELEN, start, "captured length larger than the original length");
+			pkt->wirelen = caplen;
+		}
+	}
+	r->pos += blen;
+	return 1;
+}
+
 /* ---- public interface -------------------------------------------------- */
+
+/* cap_next() for pcapng: the next packet, past blocks that are not. */
+static CAP_NOINLINE int ng_next(struct cap_reader *r, struct packet *pkt)
+{
+	if (ng_epb_fast(r, pkt))
+		return CAP_PACKET;
+	for (;;) {
+		int rc = ng_block(r, pkt);
+		if (rc != 2)
+			return rc;
+	}
+}
 
 /* Returns CAP_PACKET (*pkt filled, data valid until the next call), CAP_EOF
  * at a clean end, CAP_ERROR on damage (cap_error() says what); after EOF or
  * ERROR the same again. */
 int cap_next(struct cap_reader *r, struct packet *pkt)
 {
-	if (r->state == ST_EOF)
-		return CAP_EOF;
-	if (r->state == ST_ERROR)
-		return CAP_ERROR;
-	if (r->fmt == CAP_PCAP)
+	if (r->pcap_go)
 		return pcap_next(r, pkt);
-	for (;;) {
-		int rc = ng_block(r, pkt);
-		if (rc != 2)
-			return rc;
-	}
+	if (r->state == ST_OK)
+		return ng_next(r, pkt);
+	return r->state == ST_EOF ? CAP_EOF : CAP_ERROR;
 }
 
 /* A reader with its name and buffer, no input yet; NULL (err set) when out

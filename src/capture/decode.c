@@ -394,31 +394,31 @@ uint64_t decoder_frags_held(const struct decoder *d)
 
 enum step { S_ETH, S_ETYPE, S_IPVER, S_IP4, S_IP6, S_IP6EXT, S_L4, S_GRE };
 
-static uint16_t peek16(const struct cur *c, size_t at)
+/* Big-endian loads at p; the caller has checked the bytes are there. */
+static inline uint16_t ld16(const uint8_t *p)
 {
-	struct cur t = *c;
-	uint16_t v = 0;
-	if (cur_skip(&t, at) == PI_OK)
-		(void)cur_u16(&t, &v);
-	return v;
+	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
-static uint8_t peek8(const struct cur *c, size_t at)
+static inline uint32_t ld32(const uint8_t *p)
 {
-	struct cur t = *c;
-	uint8_t v = 0;
-	if (cur_skip(&t, at) == PI_OK)
-		(void)cur_u8(&t, &v);
-	return v;
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-static uint32_t peek32(const struct cur *c, size_t at)
+/* Field at offset at of the cursor, 0 when the bytes are not there. */
+static inline uint16_t peek16(const struct cur *c, size_t at)
 {
-	struct cur t = *c;
-	uint32_t v = 0;
-	if (cur_skip(&t, at) == PI_OK)
-		(void)cur_u32(&t, &v);
-	return v;
+	return cur_left(c) >= at + 2 ? ld16(c->p + at) : 0;
+}
+
+static inline uint8_t peek8(const struct cur *c, size_t at)
+{
+	return cur_left(c) >= at + 1 ? c->p[at] : 0;
+}
+
+static inline uint32_t peek32(const struct cur *c, size_t at)
+{
+	return cur_left(c) >= at + 4 ? ld32(c->p + at) : 0;
 }
 
 /* Too few bytes: if the capture cut this layer (extra > 0: bytes were on the
@@ -433,6 +433,128 @@ static uint32_t on_wire(uint32_t said, const struct cur *c, uint32_t extra)
 	return said < avail ? said : (uint32_t)avail;
 }
 
+/* ---- the fast path ------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define DEC_NOINLINE __attribute__((noinline))
+#else
+#define DEC_NOINLINE
+#endif
+
+/* The common case, read at fixed offsets after one bounds check per header:
+ * IPv4 without options and not a fragment, or IPv6 whose next header is TCP
+ * or UDP; then TCP with its data offset inside the segment, or UDP not on a
+ * tunnel port. h: the IP header, left: bytes captured from h on, extra:
+ * bytes on the wire past the capture, ver: the IP version the link layer
+ * named. Returns DEC_OK with *o filled exactly as the layer walk fills it;
+ * or -1, having written nothing, whenever the walk could do anything else
+ * (another status, a length of 0 to make up, options, extension headers,
+ * fragments, tunnels, a header cut short): the walk then decodes the packet
+ * from the start. */
+static inline int fast_ip(const uint8_t *h, uint32_t left, uint32_t extra, unsigned ver,
+			  struct decoded *o)
+{
+	const uint8_t *l4;
+	uint32_t l4left, l4wire, present, l3len;
+	uint8_t proto;
+
+	/* left + extra is at most wirelen: no overflow. Below, l4left <= l4wire
+	 * (present <= the IP length), so a check of l4left stands for both. */
+	if (ver == 4) {
+		uint32_t tot;
+		if (left < 20 || h[0] != 0x45)
+			return -1;
+		tot = ld16(h + 2);
+		if (tot < 20 || (ld16(h + 6) & 0x3FFFu))
+			return -1; /* 0 (offload) or below the header; MF or an offset */
+		proto = h[9];
+		if (tot > left + extra) /* on_wire() */
+			tot = left + extra;
+		present = left < tot ? left : tot;
+		l3len = present;
+		l4 = h + 20;
+		l4left = present - 20;
+		l4wire = tot - 20;
+	} else {
+		uint32_t plen;
+		if (left < 40 || (h[0] >> 4) != 6)
+			return -1;
+		plen = ld16(h + 4);
+		proto = h[6];
+		if (plen == 0)
+			return -1; /* jumbogram or offload */
+		left -= 40;
+		if (plen > left + extra)
+			plen = left + extra;
+		present = left < plen ? left : plen;
+		l3len = 40 + present;
+		l4 = h + 40;
+		l4left = present;
+		l4wire = plen;
+	}
+
+	if (proto == 6) {
+		uint32_t doff;
+		if (l4left < 20)
+			return -1;
+		doff = (uint32_t)(l4[12] >> 4) * 4u;
+		if (doff < 20 || doff > l4left)
+			return -1;
+		o->proto = 6;
+		o->sport = ld16(l4);
+		o->dport = ld16(l4 + 2);
+		o->tcp_flags = l4[13];
+		o->seq = ld32(l4 + 4);
+		o->ack = ld32(l4 + 8);
+		o->win = ld16(l4 + 14);
+		o->payload = l4 + doff;
+		o->paylen = l4left - doff;
+		o->wire_paylen = l4wire - doff;
+	} else if (proto == 17) {
+		uint32_t ulen;
+		uint16_t sport, dport;
+		if (l4left < 8)
+			return -1;
+		sport = ld16(l4);
+		dport = ld16(l4 + 2);
+		ulen = ld16(l4 + 4);
+		if (ulen < 8 || dport == 4789 || dport == 6081 || dport == 2152 || sport == 2152)
+			return -1; /* 0 (jumbogram) or malformed; maybe a tunnel */
+		if (ulen > l4wire)
+			ulen = l4wire; /* longer than its IP payload: trust IP */
+		o->proto = 17;
+		o->sport = sport;
+		o->dport = dport;
+		o->tcp_flags = 0;
+		o->seq = 0;
+		o->ack = 0;
+		o->win = 0;
+		o->payload = l4 + 8;
+		o->paylen = (l4left < ulen ? l4left : ulen) - 8;
+		o->wire_paylen = ulen - 8;
+	} else {
+		return -1;
+	}
+	/* every field is written (decode.h: keep this in step with struct decoded) */
+	o->ipver = (uint8_t)ver;
+	if (ver == 4) {
+		memcpy(o->src, h + 12, 4);
+		memset(o->src + 4, 0, 12);
+		memcpy(o->dst, h + 16, 4);
+		memset(o->dst + 4, 0, 12);
+	} else {
+		memcpy(o->src, h + 8, 16);
+		memcpy(o->dst, h + 24, 16);
+	}
+	o->l3 = h;
+	o->l3len = l3len;
+	o->reassembled = 0;
+	return DEC_OK;
+}
+
+static DEC_NOINLINE int decode_walk(struct decoder *d, const struct packet *pkt,
+				    struct decoded *o, uint32_t extra);
+
 /* Returns DEC_OK with *o filled (pointers into pkt->data or a decoder buffer,
  * valid until the next call), DEC_SKIP (not TCP/UDP over IP, or a fragment
  * held or dropped), DEC_TRUNC (capture cut before the TCP/UDP header),
@@ -440,16 +562,72 @@ static uint32_t on_wire(uint32_t said, const struct cur *c, uint32_t extra)
  * zeroed first, then partly filled as far as decoding got. */
 int decode_packet(struct decoder *d, const struct packet *pkt, struct decoded *o)
 {
+	const uint8_t *p = pkt->data;
+	uint32_t n = pkt->caplen, off = 0;
+	uint32_t extra = pkt->wirelen > n ? pkt->wirelen - n : 0;
+	unsigned ver = 0;
+
+	/* the link layers of the fast path, bounds checked before each read */
+	if (pkt->linktype == LT_ETHERNET) {
+		if (n >= 14 + 4 + 20) {
+			uint16_t et = ld16(p + 12);
+			off = 14;
+			if (et == ET_VLAN) {
+				et = ld16(p + 16);
+				off = 18;
+			}
+			ver = et == ET_IPV4 ? 4u : et == ET_IPV6 ? 6u : 0u;
+		}
+	} else {
+		switch (pkt->linktype) {
+		case LT_LINUX_SLL:
+			if (n >= 16 + 20) {
+				uint16_t et = ld16(p + 14);
+				off = 16;
+				ver = et == ET_IPV4 ? 4u : et == ET_IPV6 ? 6u : 0u;
+			}
+			break;
+		case LT_LINUX_SLL2:
+			if (n >= 20 + 20) {
+				uint16_t et = ld16(p);
+				off = 20;
+				ver = et == ET_IPV4 ? 4u : et == ET_IPV6 ? 6u : 0u;
+			}
+			break;
+		case LT_RAW:
+		case LT_RAW_ALT:
+		case LT_RAW_ALT2:
+			if (n >= 20)
+				ver = p[0] >> 4;
+			break;
+		case LT_IPV4:
+			ver = 4;
+			break;
+		case LT_IPV6:
+			ver = 6;
+			break;
+		default:
+			break;
+		}
+	}
+	if ((ver == 4 || ver == 6) && fast_ip(p + off, n - off, extra, ver, o) == DEC_OK)
+		return DEC_OK; /* every field of *o written */
+	memset(o, 0, sizeof *o);
+	return decode_walk(d, pkt, o, extra);
+}
+
+/* The general layer walk, for whatever the fast path leaves: *o is zeroed
+ * and extra computed by the caller. Same returns as decode_packet(). */
+static DEC_NOINLINE int decode_walk(struct decoder *d, const struct packet *pkt, struct decoded *o,
+				    uint32_t extra)
+{
 	struct cur c = cur_make(pkt->data, pkt->caplen);
-	uint32_t extra = pkt->wirelen > pkt->caplen ? pkt->wirelen - pkt->caplen : 0;
 	enum step st;
 	uint16_t etype = 0;
 	uint8_t proto = 0, nh = 0;
 	uint32_t l4wire = 0;   /* what the IP header says follows it */
 	unsigned tunnels = 0, tags = 0, exthdrs = 0;
 	const uint8_t *ip6hdr = NULL;
-
-	memset(o, 0, sizeof *o);
 
 	switch (pkt->linktype) {
 	case LT_ETHERNET:
@@ -926,28 +1104,108 @@ int decode_packet(struct decoder *d, const struct packet *pkt, struct decoded *o
 	return DEC_BAD;
 }
 
-/* Writes the address as text into buf (always terminated; "?" if it does not
- * fit). */
-/* Dotted quad at o; returns the end. */
-static char *put_v4(char *o, const uint8_t *a)
+/* Decimal text of every byte value, one word each: the digits from the low
+ * byte up (the first digit lowest), their count in the top byte; 152 is
+ * 0x03323531 ("1" 0x31, "5" 0x35, "2" 0x32, 3 digits). Read with shifts,
+ * so the same on any host. */
+static const uint32_t dec_byte[256] = {
+	0x01000030u, 0x01000031u, 0x01000032u, 0x01000033u,
+	0x01000034u, 0x01000035u, 0x01000036u, 0x01000037u,
+	0x01000038u, 0x01000039u, 0x02003031u, 0x02003131u,
+	0x02003231u, 0x02003331u, 0x02003431u, 0x02003531u,
+	0x02003631u, 0x02003731u, 0x02003831u, 0x02003931u,
+	0x02003032u, 0x02003132u, 0x02003232u, 0x02003332u,
+	0x02003432u, 0x02003532u, 0x02003632u, 0x02003732u,
+	0x02003832u, 0x02003932u, 0x02003033u, 0x02003133u,
+	0x02003233u, 0x02003333u, 0x02003433u, 0x02003533u,
+	0x02003633u, 0x02003733u, 0x02003833u, 0x02003933u,
+	0x02003034u, 0x02003134u, 0x02003234u, 0x02003334u,
+	0x02003434u, 0x02003534u, 0x02003634u, 0x02003734u,
+	0x02003834u, 0x02003934u, 0x02003035u, 0x02003135u,
+	0x02003235u, 0x02003335u, 0x02003435u, 0x02003535u,
+	0x02003635u, 0x02003735u, 0x02003835u, 0x02003935u,
+	0x02003036u, 0x02003136u, 0x02003236u, 0x02003336u,
+	0x02003436u, 0x02003536u, 0x02003636u, 0x02003736u,
+	0x02003836u, 0x02003936u, 0x02003037u, 0x02003137u,
+	0x02003237u, 0x02003337u, 0x02003437u, 0x02003537u,
+	0x02003637u, 0x02003737u, 0x02003837u, 0x02003937u,
+	0x02003038u, 0x02003138u, 0x02003238u, 0x02003338u,
+	0x02003438u, 0x02003538u, 0x02003638u, 0x02003738u,
+	0x02003838u, 0x02003938u, 0x02003039u, 0x02003139u,
+	0x02003239u, 0x02003339u, 0x02003439u, 0x02003539u,
+	0x02003639u, 0x02003739u, 0x02003839u, 0x02003939u,
+	0x03303031u, 0x03313031u, 0x03323031u, 0x03333031u,
+	0x03343031u, 0x03353031u, 0x03363031u, 0x03373031u,
+	0x03383031u, 0x03393031u, 0x03303131u, 0x03313131u,
+	0x03323131u, 0x03333131u, 0x03343131u, 0x03353131u,
+	0x03363131u, 0x03373131u, 0x03383131u, 0x03393131u,
+	0x03303231u, 0x03313231u, 0x03323231u, 0x03333231u,
+	0x03343231u, 0x03353231u, 0x03363231u, 0x03373231u,
+	0x03383231u, 0x03393231u, 0x03303331u, 0x03313331u,
+	0x03323331u, 0x03333331u, 0x03343331u, 0x03353331u,
+	0x03363331u, 0x03373331u, 0x03383331u, 0x03393331u,
+	0x03303431u, 0x03313431u, 0x03323431u, 0x03333431u,
+	0x03343431u, 0x03353431u, 0x03363431u, 0x03373431u,
+	0x03383431u, 0x03393431u, 0x03303531u, 0x03313531u,
+	0x03323531u, 0x03333531u, 0x03343531u, 0x03353531u,
+	0x03363531u, 0x03373531u, 0x03383531u, 0x03393531u,
+	0x03303631u, 0x03313631u, 0x03323631u, 0x03333631u,
+	0x03343631u, 0x03353631u, 0x03363631u, 0x03373631u,
+	0x03383631u, 0x03393631u, 0x03303731u, 0x03313731u,
+	0x03323731u, 0x03333731u, 0x03343731u, 0x03353731u,
+	0x03363731u, 0x03373731u, 0x03383731u, 0x03393731u,
+	0x03303831u, 0x03313831u, 0x03323831u, 0x03333831u,
+	0x03343831u, 0x03353831u, 0x03363831u, 0x03373831u,
+	0x03383831u, 0x03393831u, 0x03303931u, 0x03313931u,
+	0x03323931u, 0x03333931u, 0x03343931u, 0x03353931u,
+	0x03363931u, 0x03373931u, 0x03383931u, 0x03393931u,
+	0x03303032u, 0x03313032u, 0x03323032u, 0x03333032u,
+	0x03343032u, 0x03353032u, 0x03363032u, 0x03373032u,
+	0x03383032u, 0x03393032u, 0x03303132u, 0x03313132u,
+	0x03323132u, 0x03333132u, 0x03343132u, 0x03353132u,
+	0x03363132u, 0x03373132u, 0x03383132u, 0x03393132u,
+	0x03303232u, 0x03313232u, 0x03323232u, 0x03333232u,
+	0x03343232u, 0x03353232u, 0x03363232u, 0x03373232u,
+	0x03383232u, 0x03393232u, 0x03303332u, 0x03313332u,
+	0x03323332u, 0x03333332u, 0x03343332u, 0x03353332u,
+	0x03363332u, 0x03373332u, 0x03383332u, 0x03393332u,
+	0x03303432u, 0x03313432u, 0x03323432u, 0x03333432u,
+	0x03343432u, 0x03353432u, 0x03363432u, 0x03373432u,
+	0x03383432u, 0x03393432u, 0x03303532u, 0x03313532u,
+	0x03323532u, 0x03333532u, 0x03343532u, 0x03353532u,
+};
+
+/* One byte in decimal at o, then a '.'; returns the position after the dot.
+ * Writes the 4 bytes of the entry at o whatever the digit count (one store);
+ * the dot and what comes next are written over those past the digits. */
+static inline char *put_byte(char *o, uint8_t v)
 {
-	for (int i = 0; i < 4; i++) {
-		unsigned v = a[i];
-		if (i)
-			*o++ = '.';
-		if (v >= 100)
-			*o++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*o++ = (char)('0' + v / 10 % 10);
-		*o++ = (char)('0' + v % 10);
-	}
-	return o;
+	uint32_t e = dec_byte[v];
+	o[0] = (char)(e & 0xFFu);
+	o[1] = (char)((e >> 8) & 0xFFu);
+	o[2] = (char)((e >> 16) & 0xFFu);
+	o[3] = (char)(e >> 24);
+	o += e >> 24;
+	*o = '.';
+	return o + 1;
+}
+
+/* Dotted quad at o; returns the end (not terminated; a '.' was written
+ * there). o has room for 16 bytes. */
+static inline char *put_v4(char *o, const uint8_t *a)
+{
+	o = put_byte(o, a[0]);
+	o = put_byte(o, a[1]);
+	o = put_byte(o, a[2]);
+	o = put_byte(o, a[3]);
+	return o - 1;
 }
 
 /* IPv6 text as glibc's inet_ntop writes it (RFC 5952: lowercase, no leading
  * zeros, the first longest run of two or more zero groups as "::", and the
- * IPv4 forms ::a.b.c.d and ::ffff:a.b.c.d). out has room for 46 bytes. */
-static void put_v6(char *out, const uint8_t *a)
+ * IPv4 forms ::a.b.c.d and ::ffff:a.b.c.d). out has room for 46 bytes.
+ * Returns the end (the terminator). */
+static DEC_NOINLINE char *put_v6(char *out, const uint8_t *a)
 {
 	static const char hx[] = "0123456789abcdef";
 	unsigned w[8];
@@ -982,32 +1240,48 @@ static void put_v6(char *out, const uint8_t *a)
 			o = put_v4(o, a + 12);
 			break;
 		}
-		{
-			int started = 0;
-			for (int sh = 12; sh >= 0; sh -= 4) {
-				unsigned d = (w[i] >> sh) & 15;
-				if (d || started || sh == 0) {
-					*o++ = hx[d];
-					started = 1;
-				}
-			}
+		{ /* no leading zeros */
+			unsigned v = w[i];
+			if (v >= 0x1000u)
+				*o++ = hx[v >> 12];
+			if (v >= 0x100u)
+				*o++ = hx[(v >> 8) & 15u];
+			if (v >= 0x10u)
+				*o++ = hx[(v >> 4) & 15u];
+			*o++ = hx[v & 15u];
 		}
 	}
 	if (best >= 0 && best + blen == 8)
 		*o++ = ':';
 	*o = '\0';
+	return o;
 }
 
+/* Writes the address as text into buf, cut to buflen - 1 bytes and always
+ * terminated (nothing past the terminator is touched). */
 void decode_addr_str(int ipver, const uint8_t *a, char *buf, size_t buflen)
 {
-	char t[48];
+	char t[64];
+	size_t n;
 	if (!buflen)
 		return;
 	if (ipver != 6) {
 		/* by hand: one per connection end, often */
-		*put_v4(t, a) = '\0';
+		n = (size_t)(put_v4(t, a) - t);
 	} else {
-		put_v6(t, a);
+		n = (size_t)(put_v6(t, a) - t);
 	}
-	pi_strlcpy(buf, t, buflen);
+	if (n > buflen - 1)
+		n = buflen - 1;
+	/* the first n bytes of t to buf, and no more: two overlapping copies */
+	if (n >= 8 && n <= 16) {
+		memcpy(buf, t, 8);
+		memcpy(buf + n - 8, t + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(buf, t, 4);
+		memcpy(buf + n - 4, t + n - 4, 4);
+	} else {
+		memcpy(buf, t, n);
+	}
+	buf[n] = '\0';
 }

@@ -25,6 +25,8 @@
 #define TH_ACK 0x10
 #define TH_URG 0x20
 
+/* decode.c's fast path (fast_ip) writes each field by name instead of
+ * zeroing the whole: a field added here must be written there too. */
 struct decoded {
 	uint8_t ipver;        /* 4 or 6 */
 	uint8_t proto;        /* 6 TCP, 17 UDP */

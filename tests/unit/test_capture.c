@@ -839,6 +839,157 @@ static void test_gzip_many(void)
 	vfree(&v);
 }
 
+/* ---- the reader's fast paths against its general ones ----------------------- */
+
+/* A stream handing out at most step bytes per call: nearly every record then
+ * needs a refill, so it is read by the general path (pcap_next_slow,
+ * ng_block); a file is read through 1 MiB chunks, nearly all by the fast
+ * paths (pcap_next, ng_epb_fast). Both must give the same packets, the same
+ * warnings, and the same error at the same offset. */
+struct memsrc {
+	const uint8_t *p;
+	size_t n, pos, step;
+};
+
+static long mem_read(void *ctx, void *buf, size_t len)
+{
+	struct memsrc *m = ctx;
+	size_t c = m->n - m->pos;
+	if (c > len)
+		c = len;
+	if (c > m->step)
+		c = m->step;
+	memcpy(buf, m->p + m->pos, c);
+	m->pos += c;
+	return (long)c;
+}
+
+/* The message after "NAME: " (the names differ between a file and a stream). */
+static const char *after_name(const char *e, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(e, name, n) == 0 ? e + n : e;
+}
+
+static void same_reading(const struct vec *v, uint64_t want_packets, int want_rc)
+{
+	char path[64], err[256], err2[256];
+	struct cap_reader *a, *b;
+	struct memsrc m = { v->p, v->n, 0, 7 };
+	uint64_t n = 0, bad = 0;
+	int ra, rb;
+
+	write_tmp(v, path);
+	a = cap_open(path, err, sizeof err);
+	b = cap_open_stream("mem", mem_read, &m, err2, sizeof err2);
+	CHECK(a != NULL && b != NULL);
+	if (!a || !b) {
+		cap_close(a);
+		cap_close(b);
+		unlink(path);
+		return;
+	}
+	for (;;) {
+		struct packet pa, pb;
+		ra = cap_next(a, &pa);
+		rb = cap_next(b, &pb);
+		if (ra != rb) {
+			bad++;
+			break;
+		}
+		if (ra != CAP_PACKET)
+			break;
+		n++;
+		if (pa.frame != pb.frame || pa.ts_ns != pb.ts_ns || pa.linktype != pb.linktype ||
+		    pa.caplen != pb.caplen || pa.wirelen != pb.wirelen ||
+		    memcmp(pa.data, pb.data, pa.caplen) != 0 || cap_offset(a) != cap_offset(b) ||
+		    cap_warnings(a) != cap_warnings(b))
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(n, want_packets);
+	CHECK_EQ_INT(ra, want_rc);
+	CHECK_EQ_INT(rb, want_rc);
+	CHECK_EQ_INT(cap_warnings(a), cap_warnings(b));
+	CHECK_EQ_INT(cap_offset(a), cap_offset(b));
+	CHECK_EQ_STR(after_name(cap_error(a), path), after_name(cap_error(b), "mem"));
+	cap_close(a);
+	cap_close(b);
+	unlink(path);
+}
+
+static void test_reader_paths(void)
+{
+	uint8_t d[1700];
+
+	for (size_t i = 0; i < sizeof d; i++)
+		d[i] = (uint8_t)(i * 13 + 5);
+	pi_set_quiet(1);
+	/* pcap, each byte order and resolution: records of 0 to 1599 bytes,
+	 * some over the snaplen and some longer than their original length,
+	 * then one over the limit (an error at its offset) */
+	for (int be = 0; be < 2; be++) {
+		for (int nano = 0; nano < 2; nano++) {
+			struct vec v = { 0 };
+			pcap_hdr(&v, be, nano, 1500, LT_ETHERNET);
+			for (uint32_t i = 0; i < 4000; i++) {
+				uint32_t len = i % 23 == 0 ? 1501 : i % 29 == 0 ? 1500 : (i * 389u) % 1600u;
+				uint32_t orig = i % 17 == 0 ? len / 2 : i % 19 == 0 && len ? len - 1 :
+						len + (i % 3) * 100;
+				pcap_rec(&v, be, 1700000000u + i, (i * 7919u) % 1000000u, d, len, orig);
+			}
+			put32(&v, be, 1);
+			put32(&v, be, 2);
+			put32(&v, be, PI_MAX_PACKET + 1);
+			put32(&v, be, 60);
+			same_reading(&v, 4000, CAP_ERROR);
+			v.n -= 16; /* a clean end */
+			same_reading(&v, 4000, CAP_EOF);
+			pcap_rec(&v, be, 9, 9, d, 100, 100);
+			v.n -= 30; /* cut inside the last record */
+			same_reading(&v, 4000, CAP_ERROR);
+			vfree(&v);
+		}
+	}
+	/* pcapng: two interfaces (one with a snaplen, one in ns), EPBs with
+	 * oddities, SPBs, OPBs and skipped blocks between; then an EPB naming
+	 * an interface that does not exist, and one whose trailing length
+	 * disagrees */
+	for (int be = 0; be < 2; be++) {
+		struct vec v = { 0 }, w = { 0 };
+		uint64_t npk = 0;
+		ng_shb(&v, be);
+		ng_idb(&v, be, LT_ETHERNET, 1000, -1, 0);
+		ng_idb(&v, be, LT_RAW, 0, 9, 5);
+		for (uint32_t i = 0; i < 3000; i++) {
+			uint32_t len = i % 23 == 0 ? 1001 : i % 29 == 0 ? 1000 : (i * 211u) % 1600u;
+			uint32_t orig = i % 13 == 0 ? len / 3 : i % 19 == 0 && len ? len - 1 : len;
+			if (i % 50 == 7) {
+				ng_spb(&v, be, d, len > 900 ? 900 : len, len);
+			} else if (i % 70 == 9) {
+				ng_opb(&v, be, (uint16_t)(i & 1), (uint64_t)i << 20, d, len, orig);
+			} else if (i % 90 == 11) {
+				ng_other(&v, be, 5, 24); /* statistics: not a packet */
+				continue;
+			} else {
+				ng_epb(&v, be, i & 1, ((uint64_t)i << 32) | (i * 7919u), d, len, orig);
+			}
+			npk++;
+		}
+		put(&w, v.p, v.n);
+		ng_epb(&v, be, 2, 0, d, 10, 10); /* no interface 2 */
+		same_reading(&v, npk, CAP_ERROR);
+		ng_epb(&w, be, 1, 0, d, 10, 10);
+		w.p[w.n - 1] ^= 4; /* trailing length */
+		same_reading(&w, npk, CAP_ERROR);
+		w.n -= 40; /* cut */
+		same_reading(&w, npk, CAP_ERROR);
+		vfree(&v);
+		vfree(&w);
+	}
+	pi_set_quiet(0);
+}
+
 /* ---- frame builders for the decoder ---------------------------------------- */
 
 static const uint8_t A4[4] = { 10, 0, 0, 1 }, B4[4] = { 192, 168, 1, 2 };
@@ -1494,6 +1645,351 @@ static void test_frag6(struct decoder *d)
 	vfree(&f);
 }
 
+/* ---- the decoder's fast path against its layer walk ------------------------- */
+
+/* An IP packet framed two ways whose bytes from the IP header on are the
+ * same: one the fast path takes (Ethernet, or a single 802.1Q tag, or the
+ * raw IPv4/IPv6 link types), one only the layer walk reads (BSD null with
+ * the address family, or an 802.1ad tag, which the fast path leaves). Each
+ * has its own decoder (fragments are held per decoder). The results must be
+ * the same field by field, pointers counted from the IP header. *o is
+ * filled with junk first: a field the fast path forgot shows. */
+enum frame_kind { FK_ETH, FK_VLAN, FK_RAWLT, FK_N };
+
+static size_t frame_ip(struct vec *f, int fast, enum frame_kind k, int v6, const uint8_t *ip,
+		       size_t n, int *lt)
+{
+	static const uint8_t mac[12] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	f->n = 0;
+	if (k == FK_VLAN) {
+		put(f, mac, 12);
+		put16(f, 1, fast ? 0x8100 : 0x88a8);
+		put16(f, 1, 42);
+		put16(f, 1, v6 ? 0x86dd : 0x0800);
+		*lt = LT_ETHERNET;
+	} else if (fast && k == FK_ETH) {
+		eth_hdr(f, v6 ? 0x86dd : 0x0800);
+		*lt = LT_ETHERNET;
+	} else if (fast) {
+		*lt = v6 ? LT_IPV6 : LT_IPV4;
+	} else {
+		put32(f, 0, v6 ? 24 : 2);
+		*lt = LT_NULL;
+	}
+	{
+		size_t hl = f->n;
+		put(f, ip, n);
+		return hl;
+	}
+}
+
+static int same_decoded(const struct decoded *a, const uint8_t *ba, const struct decoded *b,
+			const uint8_t *bb)
+{
+	int same = a->ipver == b->ipver && a->proto == b->proto &&
+		   memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0 &&
+		   a->sport == b->sport && a->dport == b->dport && a->tcp_flags == b->tcp_flags &&
+		   a->seq == b->seq && a->ack == b->ack && a->win == b->win &&
+		   a->paylen == b->paylen && a->wire_paylen == b->wire_paylen &&
+		   a->l3len == b->l3len && a->reassembled == b->reassembled &&
+		   !a->payload == !b->payload && !a->l3 == !b->l3;
+	if (!same)
+		return 0;
+	if (a->reassembled) /* both in their decoder's buffers */
+		return (!a->l3 || memcmp(a->l3, b->l3, a->l3len) == 0) &&
+		       (!a->payload || memcmp(a->payload, b->payload, a->paylen) == 0);
+	return (!a->payload || a->payload - ba == b->payload - bb) &&
+	       (!a->l3 || a->l3 - ba == b->l3 - bb);
+}
+
+/* Decode ip (cut to n bytes, extra more on the wire) both ways; returns the
+ * fast framing's status, or -100 when the two differ. */
+static int both_ways(struct decoder *df, struct decoder *dg, enum frame_kind k, int v6,
+		     const uint8_t *ip, size_t n, uint32_t extra, uint64_t ts, struct decoded *out)
+{
+	struct vec ff = { 0 }, fg = { 0 };
+	struct packet pf, pg;
+	struct decoded of, og;
+	size_t hf, hg;
+	int lf, lg, rf, rg, ok;
+
+	hf = frame_ip(&ff, 1, k, v6, ip, n, &lf);
+	hg = frame_ip(&fg, 0, k, v6, ip, n, &lg);
+	pf.frame = pg.frame = 1;
+	pf.ts_ns = pg.ts_ns = ts;
+	pf.linktype = lf;
+	pg.linktype = lg;
+	pf.caplen = (uint32_t)ff.n;
+	pg.caplen = (uint32_t)fg.n;
+	pf.wirelen = pf.caplen + extra;
+	pg.wirelen = pg.caplen + extra;
+	pf.data = ff.p;
+	pg.data = fg.p;
+	memset(&of, 0xa5, sizeof of);
+	memset(&og, 0x5a, sizeof og);
+	rf = decode_packet(df, &pf, &of);
+	rg = decode_packet(dg, &pg, &og);
+	ok = rf == rg && same_decoded(&of, ff.p + hf, &og, fg.p + hg);
+	if (!ok && unit_fail < 20)
+		fprintf(stderr, "fast/walk differ: kind %d v%d n %zu extra %u: rc %d/%d proto %u/%u "
+			"paylen %u/%u wire %u/%u l3len %u/%u\n", (int)k, v6 ? 6 : 4, n, extra, rf,
+			rg, of.proto, og.proto, of.paylen, og.paylen, of.wire_paylen, og.wire_paylen,
+			of.l3len, og.l3len);
+	if (out)
+		*out = of;
+	vfree(&ff);
+	vfree(&fg);
+	return ok ? rf : -100;
+}
+
+/* Every framing, whole and cut at each length, with and without bytes
+ * missing on the wire. Returns the fast status of the whole packet. */
+static int check_all_ways(struct decoder *df, struct decoder *dg, int v6, const struct vec *ip,
+			  struct decoded *out)
+{
+	int rc = 0;
+	for (int k = 0; k < FK_N; k++) {
+		int r = both_ways(df, dg, (enum frame_kind)k, v6, ip->p, ip->n, 0, 0, k ? NULL : out);
+		CHECK(r != -100);
+		if (k == 0)
+			rc = r;
+		for (size_t cut = 0; cut < ip->n; cut++) {
+			CHECK(both_ways(df, dg, (enum frame_kind)k, v6, ip->p, cut, 0, 0, NULL) != -100);
+			CHECK(both_ways(df, dg, (enum frame_kind)k, v6, ip->p, cut,
+					(uint32_t)(ip->n - cut), 0, NULL) != -100);
+		}
+	}
+	return rc;
+}
+
+static void test_fast_path(void)
+{
+	struct pi_caps cf, cg;
+	struct decoder *df, *dg;
+	struct vec t = { 0 }, u = { 0 }, ip = { 0 }, x = { 0 };
+	struct decoded o;
+
+	memset(&cf, 0, sizeof cf);
+	memset(&cg, 0, sizeof cg);
+	df = decoder_new(&cf);
+	dg = decoder_new(&cg);
+	CHECK(df && dg);
+	if (!df || !dg) {
+		decoder_free(df);
+		decoder_free(dg);
+		return;
+	}
+	tcp_hdr(&t, 51000, 443, 0x01020304u, 0x0a0b0c0du, TH_PSH | TH_ACK, "hello, world", 12);
+	udp_hdr(&u, 5353, 53, "query", 5);
+
+	/* IPv4 / TCP: the plain case, taken by the fast path */
+	ip4_hdr(&ip, 6, A4, B4, 1, 0x4000, &t);
+	CHECK_EQ_INT(check_all_ways(df, dg, 0, &ip, &o), DEC_OK);
+	CHECK_EQ_INT(o.sport, 51000);
+	CHECK_EQ_INT(o.paylen, 12);
+	/* IPv4 total length shorter than the frame (padding), longer (bogus),
+	 * below the header, 0 (offload) */
+	{
+		static const uint16_t tots[] = { 20 + 20 + 3, 20 + 20, 20 + 19, 20 + 20 + 12 + 40,
+						 19, 10, 0, 65535 };
+		for (size_t i = 0; i < sizeof tots / sizeof tots[0]; i++) {
+			ip.p[2] = (uint8_t)(tots[i] >> 8);
+			ip.p[3] = (uint8_t)tots[i];
+			CHECK(check_all_ways(df, dg, 0, &ip, NULL) != -100);
+		}
+		ip.p[2] = 0;
+		ip.p[3] = (uint8_t)ip.n;
+	}
+	/* TCP data offset below 5, 5 to 15 (beyond the segment at the end) */
+	for (unsigned doff = 0; doff < 16; doff++) {
+		ip.p[20 + 12] = (uint8_t)(doff << 4);
+		CHECK(check_all_ways(df, dg, 0, &ip, NULL) != -100);
+	}
+	ip.p[20 + 12] = 0x50;
+	/* not version 4, IHL below 5, fragments (MF; an offset; DF alone is not
+	 * one), ICMP, IP-in-IP, GRE */
+	{
+		static const struct { unsigned at; uint8_t val; } muts[] = {
+			{ 0, 0x55 }, { 0, 0x65 }, { 0, 0x44 }, { 0, 0x40 }, { 6, 0x20 }, { 6, 0x00 },
+			{ 6, 0x60 }, { 7, 0x01 }, { 6, 0x1f }, { 9, 1 }, { 9, 4 }, { 9, 41 }, { 9, 47 },
+			{ 9, 17 }, { 9, 58 },
+		};
+		for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+			uint8_t keep = ip.p[muts[i].at];
+			ip.p[muts[i].at] = muts[i].val;
+			CHECK(check_all_ways(df, dg, 0, &ip, NULL) != -100);
+			ip.p[muts[i].at] = keep;
+		}
+	}
+	vfree(&ip);
+	/* IPv4 with options (IHL 6 and 15) */
+	{
+		struct vec opt = { 0 };
+		ip4_hdr(&ip, 6, A4, B4, 1, 0, &t);
+		put(&opt, ip.p, 20);
+		put32(&opt, 1, 0x01010100u); /* NOP NOP NOP EOL */
+		put(&opt, t.p, t.n);
+		opt.p[0] = 0x46;
+		opt.p[3] = (uint8_t)opt.n;
+		CHECK_EQ_INT(check_all_ways(df, dg, 0, &opt, &o), DEC_OK);
+		CHECK_EQ_INT(o.paylen, 12);
+		opt.p[0] = 0x4f;
+		CHECK(check_all_ways(df, dg, 0, &opt, NULL) != -100);
+		vfree(&opt);
+		vfree(&ip);
+	}
+	/* IPv4 / UDP: plain, length below 8, 0, beyond the IP payload, short;
+	 * tunnel ports (VXLAN, Geneve, GTP-U either way) */
+	ip4_hdr(&ip, 17, A4, B4, 9, 0, &u);
+	CHECK_EQ_INT(check_all_ways(df, dg, 0, &ip, &o), DEC_OK);
+	CHECK_EQ_INT(o.dport, 53);
+	{
+		static const uint16_t ulens[] = { 0, 4, 7, 8, 9, 13, 14, 200 };
+		for (size_t i = 0; i < sizeof ulens / sizeof ulens[0]; i++) {
+			ip.p[20 + 4] = (uint8_t)(ulens[i] >> 8);
+			ip.p[20 + 5] = (uint8_t)ulens[i];
+			CHECK(check_all_ways(df, dg, 0, &ip, NULL) != -100);
+		}
+		ip.p[20 + 4] = 0;
+		ip.p[20 + 5] = 13;
+	}
+	{
+		static const uint16_t ports[] = { 4789, 6081, 2152 };
+		for (size_t i = 0; i < 3; i++) {
+			for (int side = 0; side < 2; side++) {
+				uint8_t keep[4];
+				memcpy(keep, ip.p + 20, 4);
+				ip.p[20 + 2 * side] = (uint8_t)(ports[i] >> 8);
+				ip.p[20 + 2 * side + 1] = (uint8_t)ports[i];
+				ip.p[28] = (uint8_t)(i == 0 ? 0x08 : i == 1 ? 0x00 : 0x30);
+				CHECK(check_all_ways(df, dg, 0, &ip, NULL) != -100);
+				memcpy(ip.p + 20, keep, 4);
+				ip.p[28] = 'q';
+			}
+		}
+	}
+	vfree(&ip);
+
+	/* IPv6 / TCP and UDP; payload length 0, short, long; not version 6 */
+	ip6_hdr(&ip, 6, A6, B6, &t);
+	CHECK_EQ_INT(check_all_ways(df, dg, 1, &ip, &o), DEC_OK);
+	CHECK(memcmp(o.dst, B6, 16) == 0);
+	CHECK_EQ_INT(o.paylen, 12);
+	{
+		static const uint16_t plens[] = { 0, 1, 19, 20, 31, 32, 33, 500 };
+		for (size_t i = 0; i < sizeof plens / sizeof plens[0]; i++) {
+			ip.p[4] = (uint8_t)(plens[i] >> 8);
+			ip.p[5] = (uint8_t)plens[i];
+			CHECK(check_all_ways(df, dg, 1, &ip, NULL) != -100);
+		}
+		ip.p[4] = 0;
+		ip.p[5] = 32;
+		ip.p[0] = 0x40;
+		CHECK(check_all_ways(df, dg, 1, &ip, NULL) != -100);
+		ip.p[0] = 0x60;
+		ip.p[6] = 58; /* ICMPv6 */
+		CHECK(check_all_ways(df, dg, 1, &ip, NULL) != -100);
+		ip.p[6] = 59; /* no next header */
+		CHECK(check_all_ways(df, dg, 1, &ip, NULL) != -100);
+	}
+	vfree(&ip);
+	ip6_hdr(&ip, 17, A6, B6, &u);
+	CHECK_EQ_INT(check_all_ways(df, dg, 1, &ip, &o), DEC_OK);
+	ip.p[40 + 4] = 0; /* UDP length 0: a jumbogram's, taken from IPv6 */
+	ip.p[40 + 5] = 0;
+	CHECK_EQ_INT(check_all_ways(df, dg, 1, &ip, &o), DEC_OK);
+	CHECK_EQ_INT(o.wire_paylen, 5);
+	vfree(&ip);
+	/* IPv6 with a hop-by-hop header, and with an atomic fragment header */
+	for (int nh = 0; nh < 2; nh++) {
+		put8(&x, 6);
+		put8(&x, 0);
+		if (nh == 0) {
+			put16(&x, 1, 0x0104); /* PadN */
+			put32(&x, 1, 0);
+		} else {
+			put16(&x, 1, 0);
+			put32(&x, 1, 0x12345678u);
+		}
+		put(&x, t.p, t.n);
+		ip6_hdr(&ip, nh ? 44 : 0, A6, B6, &x);
+		CHECK_EQ_INT(check_all_ways(df, dg, 1, &ip, &o), DEC_OK);
+		CHECK_EQ_INT(o.paylen, 12);
+		vfree(&ip);
+		vfree(&x);
+	}
+
+	/* fragments in both decoders: held, then rebuilt, the same way */
+	{
+		struct vec big = { 0 }, fr = { 0 }, part = { 0 };
+		uint8_t data[600];
+		for (size_t i = 0; i < sizeof data; i++)
+			data[i] = (uint8_t)(i * 3);
+		udp_hdr(&big, 1000, 2000, data, sizeof data);
+		put(&part, big.p + 304, big.n - 304);
+		ip4_hdr(&fr, 17, A4, B4, 77, 304 / 8, &part);
+		CHECK_EQ_INT(both_ways(df, dg, FK_ETH, 0, fr.p, fr.n, 0, 5, NULL), DEC_SKIP);
+		vfree(&part);
+		vfree(&fr);
+		put(&part, big.p, 304);
+		ip4_hdr(&fr, 17, A4, B4, 77, 0x2000, &part);
+		CHECK_EQ_INT(both_ways(df, dg, FK_ETH, 0, fr.p, fr.n, 0, 6, &o), DEC_OK);
+		CHECK_EQ_INT(o.reassembled, 1);
+		CHECK_EQ_INT(o.paylen, sizeof data);
+		vfree(&part);
+		vfree(&fr);
+		vfree(&big);
+	}
+
+	/* random headers: mutations of the plain packets, cut and not */
+	{
+		struct vec base[4] = { { 0 }, { 0 }, { 0 }, { 0 } };
+		uint32_t xs = 0x12345u;
+		int differ = 0;
+		ip4_hdr(&base[0], 6, A4, B4, 1, 0, &t);
+		ip4_hdr(&base[1], 17, A4, B4, 2, 0, &u);
+		ip6_hdr(&base[2], 6, A6, B6, &t);
+		ip6_hdr(&base[3], 17, A6, B6, &u);
+		for (int it = 0; it < 60000; it++) {
+			uint8_t pk[128];
+			size_t n;
+			int b = it & 3, v6 = b >= 2;
+			uint32_t extra;
+			n = base[b].n;
+			memcpy(pk, base[b].p, n);
+			for (int m = 0; m < 1 + it % 3; m++) {
+				size_t hl = v6 ? 40u + 20u : 20u + 20u;
+				xs = xs * 1103515245u + 12345u;
+				/* the header bytes that matter most, then anywhere */
+				if (xs & 0x10000u) {
+					static const uint8_t at4[] = { 0, 2, 3, 6, 7, 9, 20, 22, 24, 25, 32 };
+					static const uint8_t at6[] = { 0, 4, 5, 6, 40, 42, 44, 45, 52 };
+					size_t at = v6 ? at6[(xs >> 20) % sizeof at6] : at4[(xs >> 20) % sizeof at4];
+					pk[at] = (uint8_t)(xs >> 8);
+				} else {
+					pk[(xs >> 20) % hl] = (uint8_t)(xs >> 8);
+				}
+			}
+			xs = xs * 1103515245u + 12345u;
+			if (xs & 0x30000u)
+				n -= (xs >> 20) % (n + 1);
+			extra = (xs & 0x40000u) ? (xs >> 24) : 0;
+			if (both_ways(df, dg, (enum frame_kind)(it % FK_N), v6, pk, n, extra,
+				      (uint64_t)it, NULL) == -100)
+				differ++;
+		}
+		CHECK_EQ_INT(differ, 0);
+		for (int i = 0; i < 4; i++)
+			vfree(&base[i]);
+	}
+	CHECK_EQ_INT(cf.frag_dropped, cg.frag_dropped);
+	CHECK_EQ_INT(decoder_frags_held(df), decoder_frags_held(dg));
+	vfree(&t);
+	vfree(&u);
+	decoder_free(df);
+	decoder_free(dg);
+}
+
 /* Random bytes through every link type: must never crash (ASan/UBSan). */
 static void test_fuzz(struct decoder *d)
 {
@@ -1577,6 +2073,33 @@ static void test_addr_text(void)
 			fprintf(stderr, "v4 text: %s, inet_ntop: %s\n", mine, want);
 	}
 	CHECK(bad == 0);
+
+	/* a buffer too small: cut as pi_strlcpy cuts, nothing written past the
+	 * terminator */
+	bad = 0;
+	for (int i = 0; i < 2000; i++) {
+		uint8_t a[16];
+		char want[64], full[64], mine[64];
+		int v6 = i & 1;
+		for (int k = 0; k < 16; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			a[k] = (uint8_t)((x & 1) ? 0 : x >> 24);
+		}
+		inet_ntop(v6 ? AF_INET6 : AF_INET, a, full, sizeof(full));
+		for (size_t len = 1; len < 48; len++) {
+			memset(mine, 0x7f, sizeof(mine));
+			decode_addr_str(v6 ? 6 : 4, a, mine, len);
+			pi_strlcpy(want, full, len);
+			if (strcmp(mine, want) != 0)
+				bad++;
+			for (size_t k = strlen(mine) + 1; k < sizeof(mine); k++)
+				if (mine[k] != 0x7f)
+					bad++;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
 }
 
 int main(void)
@@ -1593,6 +2116,7 @@ int main(void)
 	test_pcapng_errors();
 	test_pcapng_huge_block();
 	test_gzip_many();
+	test_reader_paths();
 	test_addr_text();
 
 	memset(&caps, 0, sizeof caps);
@@ -1607,6 +2131,7 @@ int main(void)
 		test_frag4(d, &caps);
 		test_frag6(d);
 		test_fuzz(d);
+		test_fast_path();
 		decoder_free(d);
 	}
 	UNIT_DONE();
