@@ -429,7 +429,7 @@ static const uint8_t *take_body(const struct fx *x, struct cur *c, uint32_t *ble
 	return d->body;
 }
 
-/* ---- ClientHello ---- */
+/* ---- JA3 string ---- */
 
 /* JA3 string built piecewise in a local buffer, hashed once at the end (a
  * string longer than the buffer is hashed in pieces); copied into ja3_str
@@ -498,8 +498,7 @@ static void ja3_put(struct ja3b *j, const char *s, size_t n)
 			return;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		j->buf[j->blen + i] = s[i];
+	memcpy(j->buf + j->blen, s, n);
 	j->blen += n;
 }
 
@@ -541,16 +540,94 @@ static void ja3_field(struct ja3b *j)
 	j->first = 1;
 }
 
-/* Append ',' (unless dst is empty) and the escaped protocol name. */
-static void append_list(char *dst, size_t cap, const uint8_t *src, size_t n)
+/* ---- names copied from the wire ---- */
+
+/* pi_printable() (util.c) inlined, with the same output for every input: a
+ * byte 0x21..0x7e other than '\\' is kept, any other is written \xHH, and
+ * the copy stops at the first byte that does not fit (a kept byte needs two
+ * bytes of room with the NUL, an escape five). Kept bytes map through
+ * keep_plain[], or keep_lower[] for the SNI (pi_printable() then pi_lower():
+ * A-Z lower-cased; the escapes are lower-case already); 0 there: escaped.
+ * Eight bytes are taken at once while all of them are kept and fit. */
+#define KEEP(c) ((c) > 0x20 && (c) < 0x7f && (c) != '\\' ? (c) : 0)
+#define KEEPL(c) ((c) >= 'A' && (c) <= 'Z' ? ((c) | 0x20) : KEEP(c))
+#define T4(f, b) f(b), f((b) + 1), f((b) + 2), f((b) + 3)
+#define T16(f, b) T4(f, b), T4(f, (b) + 4), T4(f, (b) + 8), T4(f, (b) + 12)
+#define T64(f, b) T16(f, b), T16(f, (b) + 16), T16(f, (b) + 32), T16(f, (b) + 48)
+static const uint8_t keep_plain[256] = { T64(KEEP, 0), T64(KEEP, 64), T64(KEEP, 128), T64(KEEP, 192) };
+static const uint8_t keep_lower[256] = { T64(KEEPL, 0), T64(KEEPL, 64), T64(KEEPL, 128), T64(KEEPL, 192) };
+#undef T64
+#undef T16
+#undef T4
+#undef KEEPL
+#undef KEEP
+
+#define ONES8 0x0101010101010101ull
+#define HIGH8 0x8080808080808080ull
+
+/* Are all eight bytes of w kept (0x21..0x7e, not '\\')? Byte-wise tests,
+ * exact as to whether any byte fails: a byte >= 0x80 (w itself); given
+ * none, 0x7f (w + 1 sets the high bit, no carries); < 0x21 and == '\\'
+ * (the "has a byte less than n" and "has a zero byte" idioms). */
+static inline int word_kept(uint64_t w)
 {
-	size_t o = strlen(dst);
-	if (o && o + 1 < cap) {
-		dst[o++] = ',';
-		dst[o] = '\0';
+	uint64_t bs = w ^ (ONES8 * '\\');
+	return ((w | (w + ONES8) | ((w - ONES8 * 0x21) & ~w) | ((bs - ONES8) & ~bs)) & HIGH8) == 0;
+}
+
+/* A-Z lower-cased in a word of kept bytes (all <= 0x7e: no carries). */
+static inline uint64_t word_lower(uint64_t w)
+{
+	uint64_t ge_a = w + ONES8 * (0x80 - 'A');
+	uint64_t gt_z = w + ONES8 * (0x80 - 'Z' - 1);
+	return w | ((ge_a & ~gt_z & HIGH8) >> 2);
+}
+
+/* Returns the length written (dst[len] is the NUL); dstlen > 0. */
+static size_t printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n, int lower)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *map = lower ? keep_lower : keep_plain;
+	size_t o = 0, i = 0;
+	while (i < n) {
+		uint8_t c;
+		if (dstlen - o > 8 && n >= 8) {
+			uint64_t w;
+			size_t back = 0; /* bytes of the word already copied */
+			if (n - i < 8) {
+				/* the tail: the last eight source bytes. If all are
+				 * kept, the back ones were copied one for one just
+				 * before dst + o (as kept bytes), and are written
+				 * again with the same values. */
+				back = 8 - (n - i);
+			}
+			memcpy(&w, src + i - back, 8);
+			if (word_kept(w)) {
+				if (lower)
+					w = word_lower(w);
+				memcpy(dst + o - back, &w, 8);
+				i += 8 - back;
+				o += 8 - back;
+				continue;
+			}
+		}
+		c = map[src[i]];
+		if (c) {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[src[i] >> 4];
+			dst[o++] = hex[src[i] & 15];
+		}
+		i++;
 	}
-	if (o + 1 < cap)
-		pi_printable(dst + o, cap - o, src, n);
+	dst[o] = '\0';
+	return o;
 }
 
 /* server_name (RFC 6066 3): first host_name. Returns 0, -1 if malformed. */
@@ -569,21 +646,23 @@ static int ext_sni(struct tls_client_hello *ch, struct cur eb)
 			size_t n = cur_left(&name);
 			if (cur_bytes(&name, n, &p) != PI_OK)
 				return -1;
-			pi_printable(ch->sni, sizeof ch->sni, p, n);
-			pi_lower(ch->sni);
+			(void)printable_copy(ch->sni, sizeof ch->sni, p, n, 1);
 			got = 1;
 		}
 	}
 	return 0;
 }
 
-/* ALPN (RFC 7301 3.1): protocol names joined with ','. */
+/* ALPN (RFC 7301 3.1): protocol names joined with ',' (each escaped, as
+ * far as it fits; a ',' only after a name). */
 static int ext_alpn(struct tls_client_hello *ch, struct cur eb)
 {
 	struct cur list, name;
 	const uint8_t *p;
+	size_t o;
 	if (cur_vec16(&eb, &list) != PI_OK || cur_left(&eb))
 		return -1;
+	o = strlen(ch->alpn); /* an earlier ALPN extension's names */
 	while (cur_left(&list)) {
 		size_t n;
 		if (cur_vec8(&list, &name) != PI_OK)
@@ -591,7 +670,12 @@ static int ext_alpn(struct tls_client_hello *ch, struct cur eb)
 		n = cur_left(&name);
 		if (cur_bytes(&name, n, &p) != PI_OK)
 			return -1;
-		append_list(ch->alpn, sizeof ch->alpn, p, n);
+		if (o && o + 1 < sizeof ch->alpn) {
+			ch->alpn[o++] = ',';
+			ch->alpn[o] = '\0';
+		}
+		if (o + 1 < sizeof ch->alpn)
+			o += printable_copy(ch->alpn + o, sizeof ch->alpn - o, p, n, 0);
 	}
 	return 0;
 }
@@ -611,69 +695,129 @@ static int ext_versions(struct tls_client_hello *ch, struct cur eb)
 	return 0;
 }
 
-/* Decode a ClientHello body into *ch. Returns 0 if well formed, 1 if an
- * extension is malformed (fields parsed so far kept; JA3 kept unless the
- * extension list itself is broken), -1 if even the fixed part is broken. */
-/* The JA3 fields as numbers (JA3_SEP between fields), kept so that a hello
- * like one seen before reuses its string and hash: the decimal text and
- * MD5 cost more than the rest of the parse. Grows on the heap past local
- * (bounded by the message: at most one value per two bytes). */
-#define JA3_SEP 0x10000u
+/* ---- JA3 memo ----
+ * The decimal text and MD5 cost more than the rest of the parse, so a hello
+ * whose JA3 inputs equal those of a recent one reuses its string and hash.
+ * The key holds every input of the JA3 string, in a prefix-free layout:
+ *   version(2) ciphers_len(2) ciphers ext_count(2) ext_types(2 each)
+ *   groups_len(2) groups formats_len(1) formats
+ * (ciphers, groups: the wire bytes; GREASE values, which JA3 drops, all
+ * written 0x0a0a so that hellos differing only in the GREASE values they
+ * drew share an entry). Equal keys give equal JA3 strings; keys are compared
+ * whole, the hash only picks the set. A key over JA3_KEY_MAX bytes is not
+ * memoised. */
+#define JA3_KEY_MAX 512u
+#define JA3_SETS 16u          /* power of two */
+#define JA3_WAYS 4u
 
-struct ja3k {
-	uint32_t *v;
-	size_t n, cap;
-	int oom;
-	uint32_t local[256];
+struct ja3_key {
+	size_t n;
+	int over;                 /* did not fit: no memo */
+	uint8_t b[JA3_KEY_MAX];
 };
-
-static void ja3k_add(struct ja3k *k, uint32_t x)
-{
-	if (k->oom)
-		return;
-	if (k->n == k->cap) {
-		uint32_t *nv = malloc(k->cap * 2 * sizeof(*nv));
-		if (!nv) {
-			k->oom = 1;
-			return;
-		}
-		memcpy(nv, k->v, k->n * sizeof(*nv));
-		if (k->v != k->local)
-			free(k->v);
-		k->v = nv;
-		k->cap *= 2;
-	}
-	k->v[k->n++] = x;
-}
-
-/* Recent hellos' JA3 per thread (direct-mapped, exact by the numbers). */
-#define JA3_MEMO 32u
-#define JA3_MEMO_VALS 256u
 
 struct ja3_memo {
-	size_t n;                     /* 0: empty */
-	uint32_t v[JA3_MEMO_VALS];
+	uint64_t h;
+	uint32_t klen;            /* 0: empty (a key has at least 9 bytes) */
+	uint32_t slen;            /* strlen(str) */
 	char ja3[33];
 	char str[sizeof(((struct tls_client_hello *)0)->ja3_str)];
+	uint8_t key[JA3_KEY_MAX];
 };
 
-static _Thread_local struct ja3_memo ja3_memo[JA3_MEMO];
+/* per thread: set-associative, round-robin replacement within a set */
+static _Thread_local struct ja3_memo ja3_memo[JA3_SETS][JA3_WAYS];
+static _Thread_local uint8_t ja3_memo_next[JA3_SETS];
 
-/* ch->ja3 and ch->ja3_str from the numbers in k. */
-static void ja3_make(struct tls_client_hello *ch, const struct ja3k *k)
+static uint8_t *key_room(struct ja3_key *k, size_t n)
+{
+	uint8_t *p;
+	if (k->over || n > JA3_KEY_MAX - k->n) {
+		k->over = 1;
+		return NULL;
+	}
+	p = k->b + k->n;
+	k->n += n;
+	return p;
+}
+
+static void key_u16(struct ja3_key *k, uint16_t v)
+{
+	uint8_t *p = key_room(k, 2);
+	if (p) {
+		p[0] = (uint8_t)(v >> 8);
+		p[1] = (uint8_t)v;
+	}
+}
+
+/* A list of 16-bit values (even length): its length, then its bytes with
+ * GREASE values written 0x0a0a. GREASE is looked for eight bytes at a time:
+ * per 16-bit lane, the low nibbles xor 0xa and the two bytes xor each other
+ * are or-ed; the lane is zero iff the value is GREASE (both bytes equal,
+ * low nibble 0xa: is_grease()), and lanes stay below 0x1000, so the "has a
+ * zero lane" idiom is exact. Byte order does not matter (the test is
+ * symmetric in the two bytes). */
+static void key_list16(struct ja3_key *k, struct cur l)
+{
+	const uint64_t lo = 0x00ff00ff00ff00ffull, one16 = 0x0001000100010001ull;
+	const uint64_t hi16 = 0x8000800080008000ull;
+	const uint8_t *s = l.p;
+	size_t n = cur_left(&l), i = 0;
+	uint64_t grease = 0;
+	uint8_t *p;
+	key_u16(k, (uint16_t)n);
+	p = key_room(k, n);
+	if (!p)
+		return;
+	for (; n - i >= 8; i += 8) {
+		uint64_t w, z;
+		memcpy(&w, s + i, 8);
+		memcpy(p + i, &w, 8);
+		z = ((w ^ (ONES8 * 0x0a)) & (ONES8 * 0x0f)) | ((w ^ (w >> 8)) & lo);
+		grease |= (z - one16) & ~z & hi16;
+	}
+	for (; n - i >= 2; i += 2) {
+		p[i] = s[i];
+		p[i + 1] = s[i + 1];
+		grease |= (uint64_t)is_grease((uint16_t)((s[i] << 8) | s[i + 1]));
+	}
+	if (grease)
+		for (i = 0; n - i >= 2; i += 2)
+			if (is_grease((uint16_t)((p[i] << 8) | p[i + 1])))
+				p[i] = p[i + 1] = 0x0a;
+}
+
+static uint64_t key_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0x6a61336d656d6full ^ n, w;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 32;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, p, n);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	}
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
+/* The JA3 string of a well-formed hello (salesforce/ja3: version, ciphers,
+ * extension types, groups, point formats; GREASE dropped) into
+ * ch->ja3_str (its start) and its MD5 into ch->ja3. The lists are the
+ * hello's, already checked by parse_client_hello(). */
+static void ja3_build(struct tls_client_hello *ch, struct cur ciphers, struct cur exts,
+                      struct cur groups, struct cur formats)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	struct ja3_memo *m = NULL;
 	struct ja3b j;
-	if (k->n <= JA3_MEMO_VALS) {
-		m = &ja3_memo[pi_hash(k->v, k->n * sizeof(k->v[0]), 0x6a6133) & (JA3_MEMO - 1)];
-		if (m->n == k->n && memcmp(m->v, k->v, k->n * sizeof(k->v[0])) == 0) {
-			memcpy(ch->ja3, m->ja3, sizeof(ch->ja3));
-			memcpy(ch->ja3_str, m->str, sizeof(ch->ja3_str));
-			return;
-		}
-	}
+	struct cur eb;
+	uint16_t v;
+	uint8_t u;
 	j.md = NULL;
 	j.md_bad = 0;
 	j.blen = 0;
@@ -681,12 +825,22 @@ static void ja3_make(struct tls_client_hello *ch, const struct ja3k *k)
 	j.cap = sizeof ch->ja3_str;
 	j.copied = 0;
 	j.first = 1;
-	for (size_t i = 0; i < k->n; i++) {
-		if (k->v[i] == JA3_SEP)
-			ja3_field(&j);
-		else
-			ja3_num(&j, k->v[i]);
-	}
+	ja3_num(&j, ch->legacy_version);
+	ja3_field(&j);
+	while (cur_u16(&ciphers, &v) == PI_OK)
+		if (!is_grease(v))
+			ja3_num(&j, v);
+	ja3_field(&j);
+	while (cur_u16(&exts, &v) == PI_OK && cur_vec16(&exts, &eb) == PI_OK)
+		if (!is_grease(v))
+			ja3_num(&j, v);
+	ja3_field(&j);
+	while (cur_u16(&groups, &v) == PI_OK)
+		if (!is_grease(v))
+			ja3_num(&j, v);
+	ja3_field(&j);
+	while (cur_u8(&formats, &u) == PI_OK)
+		ja3_num(&j, u);
 	if (ja3_final(&j, md) == 0) {
 		for (unsigned i = 0; i < 16; i++) {
 			ch->ja3[2 * i] = hex[md[i] >> 4];
@@ -695,44 +849,96 @@ static void ja3_make(struct tls_client_hello *ch, const struct ja3k *k)
 		ch->ja3[32] = '\0';
 	}
 	EVP_MD_CTX_free(j.md);
-	if (m && ch->ja3[0]) {
-		m->n = k->n;
-		memcpy(m->v, k->v, k->n * sizeof(k->v[0]));
-		memcpy(m->ja3, ch->ja3, sizeof(m->ja3));
-		memcpy(m->str, ch->ja3_str, sizeof(m->str));
+}
+
+/* ch->ja3 and ch->ja3_str (all zero before) from the memo or ja3_build(). */
+static void ja3_make(struct tls_client_hello *ch, const struct ja3_key *k, struct cur ciphers,
+                     struct cur exts, struct cur groups, struct cur formats)
+{
+	struct ja3_memo *set = NULL, *e;
+	uint64_t h = 0;
+	unsigned s = 0;
+	if (!k->over) {
+		h = key_hash(k->b, k->n);
+		s = (unsigned)(h & (JA3_SETS - 1));
+		set = ja3_memo[s];
+		for (unsigned w = 0; w < JA3_WAYS; w++) {
+			e = &set[w];
+			if (e->h == h && e->klen == k->n && memcmp(e->key, k->b, k->n) == 0) {
+				memcpy(ch->ja3, e->ja3, sizeof ch->ja3);
+				memcpy(ch->ja3_str, e->str, (size_t)e->slen + 1);
+				return;
+			}
+		}
+	}
+	ja3_build(ch, ciphers, exts, groups, formats);
+	if (set && ch->ja3[0]) { /* not when MD5 failed */
+		e = &set[ja3_memo_next[s]];
+		ja3_memo_next[s] = (uint8_t)((ja3_memo_next[s] + 1) % JA3_WAYS);
+		e->h = h;
+		e->klen = (uint32_t)k->n;
+		memcpy(e->key, k->b, k->n);
+		memcpy(e->ja3, ch->ja3, sizeof e->ja3);
+		e->slen = (uint32_t)strlen(ch->ja3_str);
+		memcpy(e->str, ch->ja3_str, (size_t)e->slen + 1);
 	}
 }
 
-static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
-{
-	struct cur sid, ciphers, comp, exts = cur_empty();
-	struct cur groups = cur_empty(), formats = cur_empty(), list;
-	struct ja3k k;
-	uint16_t v;
-	uint8_t u;
-	int bad = 0, ja3_bad = 0;
+/* ---- ClientHello ---- */
 
-	memset(ch, 0, sizeof *ch);
-	if (cur_u16(&m, &ch->legacy_version) != PI_OK || cur_skip(&m, 32) != PI_OK ||
-	    cur_vec8(&m, &sid) != PI_OK || cur_vec16(&m, &ciphers) != PI_OK ||
+/* The fixed part: legacy_version, random, session_id, cipher_suites,
+ * compression_methods. */
+struct ch_fixed {
+	uint16_t legacy_version;
+	struct cur ciphers;
+	struct cur rest;          /* after compression_methods */
+};
+
+static int hello_fixed(struct cur m, struct ch_fixed *f)
+{
+	struct cur sid, comp;
+	if (cur_u16(&m, &f->legacy_version) != PI_OK || cur_skip(&m, 32) != PI_OK ||
+	    cur_vec8(&m, &sid) != PI_OK || cur_vec16(&m, &f->ciphers) != PI_OK ||
 	    cur_vec8(&m, &comp) != PI_OK)
 		return -1;
-	ch->max_version = ch->legacy_version;
-	if (cur_left(&ciphers) & 1)
+	f->rest = m;
+	return 0;
+}
+
+/* Decode a ClientHello whose fixed part is *f into *ch, which must be all
+ * zero. Returns 0 if well formed, 1 if an extension is malformed (fields
+ * parsed so far kept; JA3 kept unless the extension list itself, the
+ * cipher list, or the groups or point formats vector is broken). */
+static int parse_client_hello(struct tls_client_hello *ch, const struct ch_fixed *f)
+{
+	struct cur m = f->rest, exts = cur_empty(), all_exts;
+	struct cur groups = cur_empty(), formats = cur_empty();
+	struct ja3_key key;
+	uint8_t *p, *tp = NULL;
+	size_t n_ext_at;
+	uint16_t n_ext = 0;
+	int bad = 0, ja3_bad = 0;
+
+	ch->legacy_version = f->legacy_version;
+	ch->max_version = f->legacy_version;
+	if (cur_left(&f->ciphers) & 1)
 		bad = ja3_bad = 1;
 	if (cur_left(&m) && (cur_vec16(&m, &exts) != PI_OK || cur_left(&m)))
 		bad = ja3_bad = 1;
+	all_exts = exts;
 
-	k.v = k.local;
-	k.n = 0;
-	k.cap = sizeof(k.local) / sizeof(k.local[0]);
-	k.oom = 0;
-	ja3k_add(&k, ch->legacy_version);
-	ja3k_add(&k, JA3_SEP);
-	while (cur_u16(&ciphers, &v) == PI_OK)
-		if (!is_grease(v))
-			ja3k_add(&k, v);
-	ja3k_add(&k, JA3_SEP);
+	key.n = 0;
+	key.over = ja3_bad;
+	key_u16(&key, f->legacy_version);
+	key_list16(&key, f->ciphers);
+	n_ext_at = key.n;
+	key_u16(&key, 0); /* ext_count, set below */
+	/* room for the types of as many extensions as the list can hold (4
+	 * bytes each at least), else no memo */
+	if (!key.over && cur_left(&exts) / 4 * 2 <= JA3_KEY_MAX - key.n)
+		tp = key.b + key.n;
+	else
+		key.over = 1;
 	while (cur_left(&exts)) {
 		uint16_t et;
 		struct cur eb;
@@ -740,8 +946,13 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 			bad = ja3_bad = 1;
 			break;
 		}
-		if (!is_grease(et))
-			ja3k_add(&k, et);
+		if (tp) {
+			uint16_t kt = is_grease(et) ? 0x0a0a : et;
+			tp[0] = (uint8_t)(kt >> 8);
+			tp[1] = (uint8_t)kt;
+			tp += 2;
+		}
+		n_ext++;
 		switch (et) {
 		case TLS_EXT_SERVER_NAME:
 			if (ext_sni(ch, eb))
@@ -770,38 +981,55 @@ static int parse_client_hello(struct tls_client_hello *ch, struct cur m)
 			break;
 		}
 	}
-	ja3k_add(&k, JA3_SEP);
-	list = groups;
-	while (cur_u16(&list, &v) == PI_OK)
-		if (!is_grease(v))
-			ja3k_add(&k, v);
-	ja3k_add(&k, JA3_SEP);
-	list = formats;
-	while (cur_u8(&list, &u) == PI_OK)
-		ja3k_add(&k, u);
-
-	if (!ja3_bad && !k.oom)
-		ja3_make(ch, &k);
-	if (k.v != k.local)
-		free(k.v);
+	if (ja3_bad)
+		return bad;
+	if (!key.over) {
+		key.n = (size_t)(tp - key.b);
+		key.b[n_ext_at] = (uint8_t)(n_ext >> 8);
+		key.b[n_ext_at + 1] = (uint8_t)n_ext;
+	}
+	key_list16(&key, groups);
+	p = key_room(&key, 1 + cur_left(&formats));
+	if (p) {
+		p[0] = (uint8_t)cur_left(&formats); /* a vec8: < 256 */
+		if (cur_left(&formats))
+			memcpy(p + 1, formats.p, cur_left(&formats));
+	}
+	ja3_make(ch, &key, f->ciphers, all_exts, groups, formats);
 	return bad;
 }
 
 static void client_hello(const struct fx *x, struct cur m)
 {
 	struct tls_state *st = x->st;
-	struct tls_client_hello ch;
+	struct ch_fixed f;
 	struct tls_event ev;
-	int rc = parse_client_hello(&ch, m);
-	if (rc)
+	if (hello_fixed(m, &f) != 0) {
 		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
-	if (rc < 0)
 		return;
-	ch.frame = x->frame;
-	/* second ClientHello (after an HRR): keep the first one's SNI */
-	if (st->saw_ch && st->ch.sni[0])
-		memcpy(ch.sni, st->ch.sni, sizeof ch.sni);
-	st->ch = ch;
+	}
+	if (!st->saw_ch) {
+		/* The first hello is parsed in place: st->ch is still all zero
+		 * (tls_init() zeroes it; only a hello, which sets saw_ch, writes
+		 * it). */
+		if (parse_client_hello(&st->ch, &f)) {
+			/* the anomaly event comes first and sees st->ch as it was */
+			struct tls_client_hello ch = st->ch;
+			memset(&st->ch, 0, sizeof st->ch);
+			raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+			st->ch = ch;
+		}
+	} else {
+		struct tls_client_hello ch;
+		memset(&ch, 0, sizeof ch);
+		if (parse_client_hello(&ch, &f))
+			raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
+		/* second ClientHello (after an HRR): keep the first one's SNI */
+		if (st->ch.sni[0])
+			memcpy(ch.sni, st->ch.sni, sizeof ch.sni);
+		st->ch = ch;
+	}
+	st->ch.frame = x->frame;
 	st->saw_ch = 1;
 	ev_init(x, &ev, TLS_EV_CLIENT_HELLO);
 	ev.hs_type = TLS_HS_CLIENT_HELLO;

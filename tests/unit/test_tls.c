@@ -11,9 +11,13 @@
 #include "dissectors/tls_cert.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "common/util.h"
 #include "unit.h"
 
 /* TLS 1.2 ClientHello (openssl s_client -tls1_2 -servername test.example -alpn h2,http/1.1): 227 bytes */
@@ -1609,6 +1613,439 @@ static void test_fuzz(void)
 		free(parts[p].p);
 }
 
+/* ---- JA3 memo, GREASE, SNI: checked against a reference ---- */
+
+/* A ClientHello to build. Extension types 0 (SNI), 10 (groups), 11 (point
+ * formats), 16 (ALPN) and 43 (supported_versions) get their bodies from
+ * the fields below; any other type gets ext_body (or an empty body). */
+struct hspec {
+	uint16_t version;
+	uint16_t ciphers[400];
+	size_t nc;
+	uint16_t exts[40];
+	size_t ne;
+	uint16_t groups[40];
+	size_t ng;
+	uint8_t formats[8];
+	size_t nf;
+	uint16_t versions[8];
+	size_t nv;
+	uint8_t sni[320];
+	size_t sni_n;
+	const char *alpn[4];
+	size_t nalpn;
+	uint8_t ext_body[6];
+	size_t ext_body_n;
+};
+
+static int grease16(unsigned v)
+{
+	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+static unsigned grease_draw(void)
+{
+	unsigned g = lcg() % 16;
+	return (g << 12) | 0x0a00 | (g << 4) | 0x0a;
+}
+
+/* The hello as one handshake record (or several when long). */
+static void build_hello(struct buf *out, const struct hspec *h)
+{
+	static struct buf m, x;
+	m.n = 0;
+	x.n = 0;
+	put8(&m, TLS_HS_CLIENT_HELLO);
+	put24(&m, 0); /* set below */
+	put16(&m, h->version);
+	putfill(&m, 0x5a, 32);
+	put8(&m, 0);
+	put16(&m, (unsigned)(2 * h->nc));
+	for (size_t i = 0; i < h->nc; i++)
+		put16(&m, h->ciphers[i]);
+	put8(&m, 1);
+	put8(&m, 0);
+	for (size_t e = 0; e < h->ne; e++) {
+		size_t at;
+		put16(&x, h->exts[e]);
+		at = x.n;
+		put16(&x, 0);
+		switch (h->exts[e]) {
+		case 0:
+			put16(&x, (unsigned)(3 + h->sni_n));
+			put8(&x, 0);
+			put16(&x, (unsigned)h->sni_n);
+			putn(&x, h->sni, h->sni_n);
+			break;
+		case 10:
+			put16(&x, (unsigned)(2 * h->ng));
+			for (size_t i = 0; i < h->ng; i++)
+				put16(&x, h->groups[i]);
+			break;
+		case 11:
+			put8(&x, (unsigned)h->nf);
+			putn(&x, h->formats, h->nf);
+			break;
+		case 16: {
+			size_t l = 0;
+			for (size_t i = 0; i < h->nalpn; i++)
+				l += 1 + strlen(h->alpn[i]);
+			put16(&x, (unsigned)l);
+			for (size_t i = 0; i < h->nalpn; i++) {
+				put8(&x, (unsigned)strlen(h->alpn[i]));
+				putn(&x, h->alpn[i], strlen(h->alpn[i]));
+			}
+			break;
+		}
+		case 43:
+			put8(&x, (unsigned)(2 * h->nv));
+			for (size_t i = 0; i < h->nv; i++)
+				put16(&x, h->versions[i]);
+			break;
+		default:
+			putn(&x, h->ext_body, h->ext_body_n);
+			break;
+		}
+		x.b[at] = (uint8_t)((x.n - at - 2) >> 8);
+		x.b[at + 1] = (uint8_t)(x.n - at - 2);
+	}
+	put16(&m, (unsigned)x.n);
+	putn(&m, x.b, x.n);
+	m.b[1] = (uint8_t)((m.n - 4) >> 16);
+	m.b[2] = (uint8_t)((m.n - 4) >> 8);
+	m.b[3] = (uint8_t)(m.n - 4);
+	repack(out, m.b, m.n, 16384);
+}
+
+/* What the hello must give, computed here from the spec: the JA3 string
+ * (salesforce/ja3), its MD5 (OpenSSL), pi_printable + pi_lower for the SNI,
+ * the ALPN names joined as tls.h says. */
+struct hexpect {
+	char ja3_full[8192];
+	char ja3_str[512];
+	char ja3[33];
+	char sni[256];
+	char alpn[64];
+	uint16_t max_version;
+};
+
+static void ref_num(char *s, size_t *o, unsigned v, int *first)
+{
+	*o += (size_t)sprintf(s + *o, *first ? "%u" : "-%u", v);
+	*first = 0;
+}
+
+static void expect_hello(const struct hspec *h, struct hexpect *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t o = 0, l;
+	int first = 1, has_v = 0, has_sni = 0, has_g = 0, has_f = 0, has_alpn = 0;
+	memset(e, 0, sizeof *e);
+	ref_num(e->ja3_full, &o, h->version, &first);
+	e->ja3_full[o++] = ',';
+	first = 1;
+	for (size_t i = 0; i < h->nc; i++)
+		if (!grease16(h->ciphers[i]))
+			ref_num(e->ja3_full, &o, h->ciphers[i], &first);
+	e->ja3_full[o++] = ',';
+	first = 1;
+	for (size_t i = 0; i < h->ne; i++) {
+		if (!grease16(h->exts[i]))
+			ref_num(e->ja3_full, &o, h->exts[i], &first);
+		has_v |= h->exts[i] == 43;
+		has_sni |= h->exts[i] == 0;
+		has_g |= h->exts[i] == 10;
+		has_f |= h->exts[i] == 11;
+		has_alpn |= h->exts[i] == 16;
+	}
+	e->ja3_full[o++] = ',';
+	first = 1;
+	for (size_t i = 0; has_g && i < h->ng; i++)
+		if (!grease16(h->groups[i]))
+			ref_num(e->ja3_full, &o, h->groups[i], &first);
+	e->ja3_full[o++] = ',';
+	first = 1;
+	for (size_t i = 0; has_f && i < h->nf; i++)
+		ref_num(e->ja3_full, &o, h->formats[i], &first);
+	e->ja3_full[o] = '\0';
+	l = o < sizeof e->ja3_str - 1 ? o : sizeof e->ja3_str - 1;
+	memcpy(e->ja3_str, e->ja3_full, l);
+	if (EVP_Digest(e->ja3_full, o, md, &mdlen, EVP_md5(), NULL) == 1 && mdlen == 16) {
+		for (unsigned i = 0; i < 16; i++) {
+			e->ja3[2 * i] = hex[md[i] >> 4];
+			e->ja3[2 * i + 1] = hex[md[i] & 15];
+		}
+	}
+	if (has_sni) {
+		pi_printable(e->sni, sizeof e->sni, h->sni, h->sni_n);
+		pi_lower(e->sni);
+	}
+	for (size_t i = 0; has_alpn && i < h->nalpn; i++) {
+		size_t a = strlen(e->alpn);
+		if (a && a + 1 < sizeof e->alpn)
+			e->alpn[a++] = ',';
+		if (a + 1 < sizeof e->alpn)
+			pi_printable(e->alpn + a, sizeof e->alpn - a, (const uint8_t *)h->alpn[i],
+			             strlen(h->alpn[i]));
+	}
+	e->max_version = h->version;
+	if (has_v) {
+		unsigned max = 0;
+		for (size_t i = 0; i < h->nv; i++)
+			if (!grease16(h->versions[i]) && h->versions[i] > max)
+				max = h->versions[i];
+		if (max)
+			e->max_version = (uint16_t)max;
+	}
+}
+
+/* Feed the hello into a fresh state; 1 if every field is as expected. */
+static int hello_matches(struct rec *r, const struct hspec *h, const char *ja3, int verbose)
+{
+	static struct buf b;
+	static struct hexpect e;
+	int ok;
+	build_hello(&b, h);
+	expect_hello(h, &e);
+	tls_free(&r->st);
+	r->n = 0;
+	tls_init(&r->st, rec_cb, r, &r->caps);
+	feed(r, TLS_DIR_C2S, bv(&b), 1);
+	ok = r->n == 1 && r->ev[0].type == TLS_EV_CLIENT_HELLO &&
+	     strcmp(r->st.ch.ja3, e.ja3) == 0 && strcmp(r->st.ch.ja3_str, e.ja3_str) == 0 &&
+	     strcmp(r->st.ch.sni, e.sni) == 0 && strcmp(r->st.ch.alpn, e.alpn) == 0 &&
+	     r->st.ch.max_version == e.max_version && (!ja3 || strcmp(r->st.ch.ja3, ja3) == 0);
+	if (!ok && verbose) {
+		fprintf(stderr, "hello: events %d ja3 %s (want %s%s%s)\n  str %s\n  want %s\n  sni \"%s\" want \"%s\" alpn \"%s\" want \"%s\"\n",
+		        r->n, r->st.ch.ja3, e.ja3, ja3 ? ", literal " : "", ja3 ? ja3 : "",
+		        r->st.ch.ja3_str, e.ja3_str, r->st.ch.sni, e.sni, r->st.ch.alpn, e.alpn);
+	}
+	return ok;
+}
+
+#define JA3_H1 "858e0abaccf1affc675c60428da4f954"
+#define JA3_H1_LAST_CIPHER "906c701979a3961e0a2c4c2b02ae85bb"
+#define JA3_SHORT "22d728a1836d689735a470670e5f9b70"
+
+/* A Chrome-like hello with GREASE in every list, 100 ciphers (the JA3
+ * string is longer than ja3_str), then hellos that differ from it in one
+ * place each, fed after it (memo hits): none may get a stale JA3. The
+ * literal MD5s are of the full strings (Python hashlib). */
+static void test_ja3_memo(void)
+{
+	static struct hspec h1, h;
+	struct rec *r = rec_new();
+	static const uint16_t exts[] = { 0x2a2a, 0, 23, 65281, 10, 11, 35, 16, 5, 13, 18, 51, 45, 43, 27, 17513, 0x3a3a };
+	memset(&h1, 0, sizeof h1);
+	h1.version = 0x0303;
+	h1.ciphers[h1.nc++] = 0x1a1a;
+	for (unsigned i = 0; i < 100; i++) {
+		h1.ciphers[h1.nc++] = (uint16_t)(0xc000 + 7 * i);
+		if (i == 50)
+			h1.ciphers[h1.nc++] = 0x0a0a;
+	}
+	memcpy(h1.exts, exts, sizeof exts);
+	h1.ne = sizeof exts / sizeof exts[0];
+	h1.groups[0] = 0x4a4a;
+	h1.groups[1] = 29;
+	h1.groups[2] = 23;
+	h1.groups[3] = 24;
+	h1.ng = 4;
+	h1.formats[0] = 0;
+	h1.nf = 1;
+	h1.versions[0] = 0x5a5a;
+	h1.versions[1] = 0x0304;
+	h1.versions[2] = 0x0303;
+	h1.nv = 3;
+	memcpy(h1.sni, "WWW.Example.COM", 15);
+	h1.sni_n = 15;
+	h1.alpn[0] = "h2";
+	h1.alpn[1] = "http/1.1";
+	h1.nalpn = 2;
+
+	CHECK(hello_matches(r, &h1, JA3_H1, 1));
+	CHECK_EQ_STR(r->st.ch.sni, "www.example.com");
+	CHECK_EQ_INT(r->st.ch.max_version, 0x0304);
+	CHECK_EQ_INT(strlen(r->st.ch.ja3_str), 511);
+	CHECK(strncmp(r->st.ch.ja3_str, "771,49152-49159-49166-", 22) == 0);
+	/* the same again (a memo hit), then other GREASE values and another
+	 * SNI: the same JA3, the new SNI */
+	CHECK(hello_matches(r, &h1, JA3_H1, 1));
+	h = h1;
+	h.ciphers[0] = 0xdada;
+	h.ciphers[52] = 0x7a7a;
+	h.exts[0] = 0x9a9a;
+	h.exts[h.ne - 1] = 0xeaea;
+	h.groups[0] = 0x0a0a;
+	memcpy(h.sni, "other.example\xff", 14);
+	h.sni_n = 14;
+	CHECK(hello_matches(r, &h, JA3_H1, 1));
+	CHECK_EQ_STR(r->st.ch.sni, "other.example\\xff");
+	/* the last cipher differs: past the end of ja3_str, only the MD5 tells */
+	h = h1;
+	h.ciphers[h.nc - 1] ^= 1;
+	CHECK(hello_matches(r, &h, JA3_H1_LAST_CIPHER, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	/* a GREASE cipher made an ordinary one */
+	h = h1;
+	h.ciphers[52] = 0x0a0b;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	/* the last cipher moved to the front of the extensions (same bytes
+	 * in a row, another field boundary) */
+	h = h1;
+	h.nc--;
+	memmove(h.exts + 1, h.exts, h.ne * sizeof h.exts[0]);
+	h.exts[0] = h1.ciphers[h1.nc - 1];
+	h.ne++;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	/* groups, point formats, extension order, version */
+	h = h1;
+	h.groups[3] = 25;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	h = h1;
+	h.formats[1] = 1;
+	h.nf = 2;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	h = h1;
+	h.exts[2] = 65281;
+	h.exts[3] = 23;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	h = h1;
+	h.version = 0x0302;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	/* a GREASE value where the first has an ordinary one */
+	h = h1;
+	h.ciphers[5] = 0x6a6a;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	h = h1;
+	h.exts[2] = 0x1a1a;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK(strcmp(r->st.ch.ja3, JA3_H1) != 0);
+	/* and the first one still */
+	CHECK(hello_matches(r, &h1, JA3_H1, 1));
+	/* extension types running into the groups: types 10, 2 and no group,
+	 * then type 10 and group 0 (their wire values in a row are alike) */
+	memset(&h, 0, sizeof h);
+	h.version = 0x0303;
+	h.ciphers[0] = 0x1301;
+	h.nc = 1;
+	h.exts[0] = 10;
+	h.exts[1] = 2;
+	h.ne = 2;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK_EQ_STR(r->st.ch.ja3_str, "771,4865,10-2,,");
+	h.ne = 1;
+	h.ng = 1;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK_EQ_STR(r->st.ch.ja3_str, "771,4865,10,0,");
+	/* a short one with a known JA3 (the string whole in ja3_str) */
+	memset(&h, 0, sizeof h);
+	h.version = 0x0303;
+	h.ciphers[0] = 0x2a2a;
+	h.ciphers[1] = 0x1301;
+	h.ciphers[2] = 0xc02b;
+	h.nc = 3;
+	h.exts[0] = 0xfafa;
+	h.exts[1] = 0;
+	h.exts[2] = 10;
+	h.exts[3] = 11;
+	h.ne = 4;
+	h.groups[0] = 0x8a8a;
+	h.groups[1] = 29;
+	h.ng = 2;
+	h.nf = 1;
+	memcpy(h.sni, "a", 1);
+	h.sni_n = 1;
+	CHECK(hello_matches(r, &h, NULL, 1));
+	CHECK_EQ_STR(r->st.ch.ja3_str, "771,4865-49195,0-10-11,29,0");
+	CHECK_EQ_STR(r->st.ch.ja3, JA3_SHORT);
+	rec_free(r);
+}
+
+/* Random hellos (hostile SNI bytes, GREASE anywhere, up to 300 ciphers),
+ * drawn from a few bases with small changes so the memo hits and misses in
+ * turn: every field as the reference computes it. */
+static void test_ja3_random(void)
+{
+	static struct hspec base[6], h;
+	static const uint8_t alphabet[] = { 0x00, 0x09, 0x20, 0x21, '-', '.', '0', '9', 'A', 'M', 'Z',
+	                                    '[', '\\', '`', 'a', 'z', '~', 0x7f, 0x80, 0xc3, 0xff };
+	static const uint16_t ext_pool[] = { 0, 10, 11, 16, 43, 23, 35, 13, 51, 45, 5, 18, 65281,
+	                                     0xfe0d, 21, 27 };
+	static const char *const alpns[] = { "h2", "http/1.1", "", "a\\b c", "spdy/3", "xxxxxxxxxxxxxxxxxxxxxxxxxxxx" };
+	struct rec *r = rec_new();
+	int bad = 0;
+	lcg_state = 777;
+	for (int b = 0; b < 6; b++) {
+		struct hspec *s = &base[b];
+		int used[65536 / 16] = { 0 };
+		memset(s, 0, sizeof *s);
+		s->version = (uint16_t)(0x0300 + lcg() % 5);
+		s->nc = b == 5 ? 300 : 1 + lcg() % 60;
+		for (size_t i = 0; i < s->nc; i++)
+			s->ciphers[i] = (uint16_t)(lcg() % 7 == 0 ? grease_draw() : lcg() & 0xffff);
+		s->ne = lcg() % 20;
+		for (size_t i = 0; i < s->ne; i++) {
+			unsigned t = lcg() % 5 == 0 ? grease_draw() : ext_pool[lcg() % (sizeof ext_pool / 2)];
+			if (t < 44 && used[t]++ && (t == 0 || t == 10 || t == 11 || t == 16 || t == 43))
+				t = 0x3333 + (unsigned)i;
+			s->exts[i] = (uint16_t)t;
+		}
+		s->ng = lcg() % 10;
+		for (size_t i = 0; i < s->ng; i++)
+			s->groups[i] = (uint16_t)(lcg() % 4 == 0 ? grease_draw() : lcg() % 40);
+		s->nf = lcg() % 4;
+		for (size_t i = 0; i < s->nf; i++)
+			s->formats[i] = (uint8_t)(lcg() % 3);
+		s->nv = lcg() % 4;
+		for (size_t i = 0; i < s->nv; i++)
+			s->versions[i] = (uint16_t)(lcg() % 3 == 0 ? grease_draw() : 0x0300 + lcg() % 6);
+		s->nalpn = lcg() % 4;
+		for (size_t i = 0; i < s->nalpn; i++)
+			s->alpn[i] = alpns[lcg() % 6];
+		s->ext_body_n = lcg() % 6;
+		for (size_t i = 0; i < s->ext_body_n; i++)
+			s->ext_body[i] = (uint8_t)lcg();
+	}
+	for (int it = 0; it < 3000; it++) {
+		unsigned k = lcg() % 8;
+		h = base[lcg() % 6];
+		if (k == 0 && h.nc) { /* redraw one cipher */
+			h.ciphers[lcg() % h.nc] = (uint16_t)(lcg() % 2 ? grease_draw() : lcg());
+		} else if (k == 1) { /* other GREASE values in the extension types */
+			for (size_t i = 0; i < h.ne; i++)
+				if (grease16(h.exts[i]))
+					h.exts[i] = (uint16_t)grease_draw();
+		} else if (k == 2 && h.ng) {
+			h.groups[lcg() % h.ng] = (uint16_t)(lcg() % 2 ? grease_draw() : lcg() % 40);
+		} else if (k == 3 && h.nf) {
+			h.formats[lcg() % h.nf] ^= 1;
+		}
+		/* the SNI: letters mostly (either case), sometimes any byte of the
+		 * alphabet, sometimes longer than sni can hold */
+		h.sni_n = lcg() % 4 == 0 ? lcg() % 300 : lcg() % 40;
+		for (size_t i = 0; i < h.sni_n; i++) {
+			if (lcg() % 3)
+				h.sni[i] = (uint8_t)((lcg() % 4 ? 'a' : 'A') + lcg() % 26);
+			else
+				h.sni[i] = alphabet[lcg() % sizeof alphabet];
+		}
+		if (!hello_matches(r, &h, NULL, bad < 5))
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	rec_free(r);
+}
+
 static void test_misc(void)
 {
 	struct vec ch = V(t12_ch_hex);
@@ -1655,6 +2092,8 @@ int main(void)
 	test_big_messages();
 	test_gaps();
 	test_fuzz();
+	test_ja3_memo();
+	test_ja3_random();
 	test_misc();
 	UNIT_DONE();
 }
