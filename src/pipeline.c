@@ -328,18 +328,22 @@ static void hook_packet(void *ctx, struct flow *f, int dir, const struct decoded
 		report_decision(e, f, a);
 }
 
+/* "a > b > c" into buf (len > 0), cut at len - 1 bytes as snprintf would
+ * cut it; once per connection, so without printf. */
 static void join_chain(const char *const *chain, int n, char *buf, size_t len)
 {
 	size_t o = 0;
-	buf[0] = '\0';
 	for (int i = 0; i < n && o + 4 < len; i++) {
-		int w = snprintf(buf + o, len - o, "%s%s", i ? " > " : "", chain[i]);
-		if (w < 0)
-			break;
-		o += (size_t)w;
+		const char *parts[2] = { i ? " > " : "", chain[i] };
+		for (int k = 0; k < 2 && o < len - 1; k++) {
+			size_t w = strlen(parts[k]);
+			if (w > len - 1 - o)
+				w = len - 1 - o;
+			memcpy(buf + o, parts[k], w);
+			o += w;
+		}
 	}
-	if (o >= len)
-		buf[len - 1] = '\0';
+	buf[o] = '\0';
 }
 
 /* How the outputs see a connection: endpoints as text, the name the client
