@@ -76,20 +76,27 @@ static struct evid_name *lookup(struct evidence *e, const char *name)
  * largest address is dropped (overflow noted). */
 static void client_add(struct evid_name *n, const uint8_t key[17], uint32_t fail, uint32_t ok)
 {
-	int i, pos;
-	for (i = 0; i < n->nclients; i++)
-		if (memcmp(n->client_addr[i], key, 17) == 0) {
-			n->client_fail[i] += fail;
-			n->client_ok[i] += ok;
+	int lo = 0, hi = n->nclients, pos;
+	/* the clients are kept sorted (memcmp order): binary search */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2, c = memcmp(n->client_addr[mid], key, 17);
+		if (c == 0) {
+			n->client_fail[mid] += fail;
+			n->client_ok[mid] += ok;
 			return;
 		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	if (n->nclients >= EVID_MAX_CLIENTS) {
 		n->clients_overflow = 1;
-		if (memcmp(key, n->client_addr[n->nclients - 1], 17) > 0)
-			return;
+		if (lo == n->nclients)
+			return; /* larger than all kept */
 		n->nclients--; /* drop the largest */
 	}
-	for (pos = n->nclients; pos > 0 && memcmp(n->client_addr[pos - 1], key, 17) > 0; pos--) {
+	for (pos = n->nclients; pos > lo; pos--) {
 		memcpy(n->client_addr[pos], n->client_addr[pos - 1], 17);
 		n->client_fail[pos] = n->client_fail[pos - 1];
 		n->client_ok[pos] = n->client_ok[pos - 1];
