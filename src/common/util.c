@@ -138,8 +138,18 @@ static inline uint64_t hash_impl(const void *data, size_t len, uint64_t seed, in
 		len -= 8;
 	}
 	if (len) {
+		/* the last 1..7 bytes, zero-padded, little-endian (memcpy with a
+		 * variable length was a library call per hash) */
 		k = 0;
-		memcpy(&k, p, len);
+		switch (len) {
+		case 7: k |= (uint64_t)p[6] << 48; /* fall through */
+		case 6: k |= (uint64_t)p[5] << 40; /* fall through */
+		case 5: k |= (uint64_t)p[4] << 32; /* fall through */
+		case 4: k |= (uint64_t)p[3] << 24; /* fall through */
+		case 3: k |= (uint64_t)p[2] << 16; /* fall through */
+		case 2: k |= (uint64_t)p[1] << 8;  /* fall through */
+		default: k |= p[0];
+		}
 		if (lower)
 			k = lower64(k);
 		h ^= mix64(k);
