@@ -3,6 +3,8 @@
 #include "conn_queue.h"
 
 #include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,41 +13,66 @@
 #define CQ_BATCH 128u
 #define CQ_KEEP_BYTES (16u * 1024u) /* per slot buffer kept between records */
 
+/* The counters are atomics: the producer publishes a record by storing
+ * pushed, the consumer frees its slot by storing done, and neither takes
+ * the mutex while there are records and room (a lock per record made the
+ * mutex's cache line travel between the cores on every record). The mutex
+ * and the conditions are for sleeping only: a thread about to sleep sets
+ * its waits flag, then looks at the other side's counter again; the other
+ * side stores its counter, then looks at the flag (both sequentially
+ * consistent, so at least one of them sees the other), and signals under
+ * the mutex, which the sleeper holds from its last look until it waits. */
 struct conn_queue {
 	struct conn_rec *slot;         /* CQ_SLOTS */
-	uint64_t pushed, done;         /* records handed on, records handled */
-	int stop;
-	int c_waits, p_waits;          /* consumer / producer asleep on the mutex */
+	alignas(64) _Atomic uint64_t pushed; /* records handed on (producer) */
+	uint64_t done_seen;                  /* the producer's last look at done */
+	alignas(64) _Atomic uint64_t done;   /* records handled (consumer) */
+	alignas(64) _Atomic int c_waits, p_waits; /* consumer / producer asleep */
+	_Atomic int stop;
 	pthread_mutex_t mu;
-	pthread_cond_t more, room;     /* a record was pushed; one was handled */
+	pthread_cond_t more, room;     /* records were pushed; some were handled */
 	pthread_t th;
 	void (*fn)(void *ctx, struct conn_rec *r);
 	void *ctx;
 };
 
+/* Consumer: sleep until a record is there (returns the new end) or the
+ * queue stops with none (returns at). */
+static uint64_t wait_more(struct conn_queue *q, uint64_t at)
+{
+	uint64_t end;
+	pthread_mutex_lock(&q->mu);
+	atomic_store(&q->c_waits, 1);
+	while ((end = atomic_load(&q->pushed)) == at && !atomic_load(&q->stop))
+		pthread_cond_wait(&q->more, &q->mu);
+	atomic_store(&q->c_waits, 0);
+	pthread_mutex_unlock(&q->mu);
+	return end;
+}
+
 static void *consumer(void *arg)
 {
 	struct conn_queue *q = arg;
-	pthread_mutex_lock(&q->mu);
+	uint64_t at = 0;
 	for (;;) {
-		uint64_t at;
-		while (q->done == q->pushed && !q->stop) {
-			q->c_waits = 1;
-			pthread_cond_wait(&q->more, &q->mu);
-			q->c_waits = 0;
-		}
-		if (q->done == q->pushed)
+		uint64_t end = atomic_load_explicit(&q->pushed, memory_order_acquire);
+		if (end == at && (end = wait_more(q, at)) == at)
 			break; /* stopped, nothing left */
-		at = q->done;
-		pthread_mutex_unlock(&q->mu);
-		q->fn(q->ctx, &q->slot[at % CQ_SLOTS]);
-		pthread_mutex_lock(&q->mu);
-		q->done++;
-		/* the producer waits for room for a batch, or (drain) for the end */
-		if (q->p_waits && (q->pushed - q->done <= CQ_SLOTS - CQ_BATCH || q->done == q->pushed))
-			pthread_cond_signal(&q->room);
+		while (at != end) {
+			q->fn(q->ctx, &q->slot[at % CQ_SLOTS]);
+			at++;
+			atomic_store(&q->done, at);
+			/* the producer waits for room for a batch, or (drain) for the end */
+			if (atomic_load(&q->p_waits)) {
+				uint64_t p = atomic_load(&q->pushed);
+				if (p - at <= CQ_SLOTS - CQ_BATCH || p == at) {
+					pthread_mutex_lock(&q->mu);
+					pthread_cond_signal(&q->room);
+					pthread_mutex_unlock(&q->mu);
+				}
+			}
+		}
 	}
-	pthread_mutex_unlock(&q->mu);
 	return NULL;
 }
 
@@ -59,6 +86,11 @@ struct conn_queue *cq_new(void (*fn)(void *ctx, struct conn_rec *r), void *ctx)
 		free(q);
 		return NULL;
 	}
+	atomic_init(&q->pushed, 0);
+	atomic_init(&q->done, 0);
+	atomic_init(&q->c_waits, 0);
+	atomic_init(&q->p_waits, 0);
+	atomic_init(&q->stop, 0);
 	q->fn = fn;
 	q->ctx = ctx;
 	pthread_mutex_init(&q->mu, NULL);
@@ -75,17 +107,36 @@ struct conn_queue *cq_new(void (*fn)(void *ctx, struct conn_rec *r), void *ctx)
 	return q;
 }
 
+/* Producer: sleep until the consumer has handled up to want. */
+static void wait_done(struct conn_queue *q, int (*ok)(uint64_t pushed, uint64_t done), uint64_t p)
+{
+	pthread_mutex_lock(&q->mu);
+	atomic_store(&q->p_waits, 1);
+	pthread_cond_signal(&q->more); /* a consumer asleep on less than a batch */
+	while (!ok(p, q->done_seen = atomic_load(&q->done)))
+		pthread_cond_wait(&q->room, &q->mu);
+	atomic_store(&q->p_waits, 0);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static int has_room(uint64_t p, uint64_t d)
+{
+	return p - d < CQ_SLOTS;
+}
+
+static int all_done(uint64_t p, uint64_t d)
+{
+	return p == d;
+}
+
 struct conn_rec *cq_slot(struct conn_queue *q)
 {
 	struct conn_rec *r;
-	pthread_mutex_lock(&q->mu);
-	while (q->pushed - q->done >= CQ_SLOTS) {
-		q->p_waits = 1;
-		pthread_cond_wait(&q->room, &q->mu);
-		q->p_waits = 0;
-	}
-	pthread_mutex_unlock(&q->mu);
-	r = &q->slot[q->pushed % CQ_SLOTS];
+	uint64_t p = atomic_load_explicit(&q->pushed, memory_order_relaxed); /* ours */
+	if (!has_room(p, q->done_seen) &&
+	    !has_room(p, q->done_seen = atomic_load_explicit(&q->done, memory_order_acquire)))
+		wait_done(q, has_room, p);
+	r = &q->slot[p % CQ_SLOTS];
 	r->what = 0;
 	r->has_certs = 0;
 	r->msg_len = 0;
@@ -106,25 +157,23 @@ struct conn_rec *cq_slot(struct conn_queue *q)
 
 void cq_push(struct conn_queue *q)
 {
-	pthread_mutex_lock(&q->mu);
-	q->pushed++;
-	if (q->c_waits && q->pushed - q->done >= CQ_BATCH)
+	uint64_t p = atomic_load_explicit(&q->pushed, memory_order_relaxed) + 1;
+	atomic_store(&q->pushed, p); /* the record is the consumer's now */
+	if (atomic_load(&q->c_waits) && p - atomic_load(&q->done) >= CQ_BATCH) {
+		pthread_mutex_lock(&q->mu);
 		pthread_cond_signal(&q->more);
-	pthread_mutex_unlock(&q->mu);
+		pthread_mutex_unlock(&q->mu);
+	}
 }
 
 void cq_drain(struct conn_queue *q)
 {
+	uint64_t p;
 	if (!q)
 		return;
-	pthread_mutex_lock(&q->mu);
-	pthread_cond_signal(&q->more);
-	while (q->done != q->pushed) {
-		q->p_waits = 1;
-		pthread_cond_wait(&q->room, &q->mu);
-		q->p_waits = 0;
-	}
-	pthread_mutex_unlock(&q->mu);
+	p = atomic_load_explicit(&q->pushed, memory_order_relaxed);
+	if (atomic_load(&q->done) != p)
+		wait_done(q, all_done, p);
 }
 
 void cq_free(struct conn_queue *q)
@@ -132,7 +181,7 @@ void cq_free(struct conn_queue *q)
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->mu);
-	q->stop = 1;
+	atomic_store(&q->stop, 1);
 	pthread_cond_signal(&q->more);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->th, NULL); /* it handles what is left first */
