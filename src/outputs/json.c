@@ -23,9 +23,9 @@ void json_begin(struct out_ctx *o)
 {
 	jw_init_buffered(&o->jw, o->f, o->pretty);
 	jw_obj_open(&o->jw);
-	jw_kstr(&o->jw, "schema", "pinspect/1");
-	jw_kstr(&o->jw, "generator", o->version);
-	jw_key(&o->jw, "connections");
+	jw_lkstr(&o->jw, "schema", "pinspect/1");
+	jw_lkstr(&o->jw, "generator", o->version);
+	jw_lkey(&o->jw, "connections");
 	jw_arr_open(&o->jw);
 }
 
@@ -41,14 +41,17 @@ static const char *hex16(char *b, unsigned v)
 	return b;
 }
 
-static void kstr_or_null(struct jw *w, const char *k, const char *v)
+/* v, or null when v is NULL or empty */
+static void str_or_null(struct jw *w, const char *v)
 {
-	jw_key(w, k);
 	if (v && *v)
 		jw_str(w, v);
 	else
 		jw_null(w);
 }
+
+/* k: a string literal (jw_lkey) */
+#define kstr_or_null(w, k, v) (jw_lkey((w), k), str_or_null((w), (v)))
 
 void json_conn(struct out_ctx *o, const struct conn_out *x)
 {
@@ -57,38 +60,38 @@ void json_conn(struct out_ctx *o, const struct conn_out *x)
 	char buf[64];
 
 	jw_obj_open(w);
-	jw_kuint(w, "input", c->input);
-	jw_kuint(w, "tcp_stream", c->stream);
-	jw_kstr(w, "client", x->client);
-	jw_kstr(w, "server", x->server);
+	jw_lkuint(w, "input", c->input);
+	jw_lkuint(w, "tcp_stream", c->stream);
+	jw_lkstr(w, "client", x->client);
+	jw_lkstr(w, "server", x->server);
 	kstr_or_null(w, "sni", c->sni);
 	kstr_or_null(w, "name", x->name);
-	jw_kstr(w, "name_source", x->name_source);
-	jw_key(w, "dns_chain");
+	jw_lkstr(w, "name_source", x->name_source);
+	jw_lkey(w, "dns_chain");
 	jw_arr_open(w);
 	for (int i = 0; i < x->nchain; i++)
 		jw_str(w, x->chain[i]);
 	jw_arr_close(w);
 	kstr_or_null(w, "tls_version", out_version_name(c->version));
-	jw_key(w, "tls_version_code");
+	jw_lkey(w, "tls_version_code");
 	if (c->version) {
 		jw_str(w, hex16(buf, c->version));
 	} else {
 		jw_null(w);
 	}
-	jw_kstr(w, "verdict", verdict_name(c->verdict));
+	jw_lkstr(w, "verdict", verdict_name(c->verdict));
 	kstr_or_null(w, "alert", out_alert_name(c));
-	jw_key(w, "alert_from");
+	jw_lkey(w, "alert_from");
 	if (c->has_alert)
 		jw_str(w, c->alert_from_server ? "server" : "client");
 	else
 		jw_null(w);
-	jw_key(w, "frames");
+	jw_lkey(w, "frames");
 	jw_arr_open(w);
 	for (int i = 0; i < c->nframes; i++)
 		jw_uint(w, c->frames[i]);
 	jw_arr_close(w);
-	jw_key(w, "reaction_ms");
+	jw_lkey(w, "reaction_ms");
 	if (c->reaction_ms >= 0)
 		jw_double(w, c->reaction_ms, 3);
 	else
@@ -99,23 +102,23 @@ void json_conn(struct out_ctx *o, const struct conn_out *x)
 	kstr_or_null(w, "ja3", c->ja3);
 	kstr_or_null(w, "alpn", c->alpn);
 	out_stream_filter(c, buf, sizeof(buf));
-	jw_kstr(w, "wireshark_filter", buf);
-	jw_kuint(w, "first_frame", c->first_frame);
+	jw_lkstr(w, "wireshark_filter", buf);
+	jw_lkuint(w, "first_frame", c->first_frame);
 	/* the raw facts, comparable with tshark's fields */
-	jw_key(w, "tls");
+	jw_lkey(w, "tls");
 	jw_obj_open(w);
-	jw_kbool(w, "client_hello", c->saw_ch);
-	jw_kbool(w, "server_hello", c->saw_sh);
-	jw_kbool(w, "hello_retry", c->hrr);
-	jw_kbool(w, "certificate", c->saw_cert);
-	jw_kuint(w, "cert_count", c->cert_count);
-	jw_key(w, "cipher");
+	jw_lkbool(w, "client_hello", c->saw_ch);
+	jw_lkbool(w, "server_hello", c->saw_sh);
+	jw_lkbool(w, "hello_retry", c->hrr);
+	jw_lkbool(w, "certificate", c->saw_cert);
+	jw_lkuint(w, "cert_count", c->cert_count);
+	jw_lkey(w, "cipher");
 	if (c->saw_sh) {
 		jw_str(w, hex16(buf, c->cipher));
 	} else {
 		jw_null(w);
 	}
-	jw_key(w, "alerts");
+	jw_lkey(w, "alerts");
 	jw_arr_open(w);
 	{
 		const char *p = c->alerts;
@@ -127,13 +130,13 @@ void json_conn(struct out_ctx *o, const struct conn_out *x)
 		}
 	}
 	jw_arr_close(w);
-	jw_kuint(w, "appdata_c2s", c->appdata_c2s);
-	jw_kuint(w, "appdata_s2c", c->appdata_s2c);
-	jw_kbool(w, "client_rst", c->c_rst);
-	jw_kbool(w, "client_fin", c->c_fin);
-	jw_kbool(w, "server_rst", c->s_rst);
-	jw_kbool(w, "server_fin", c->s_fin);
-	jw_key(w, "client_rst_after_sh_ms");
+	jw_lkuint(w, "appdata_c2s", c->appdata_c2s);
+	jw_lkuint(w, "appdata_s2c", c->appdata_s2c);
+	jw_lkbool(w, "client_rst", c->c_rst);
+	jw_lkbool(w, "client_fin", c->c_fin);
+	jw_lkbool(w, "server_rst", c->s_rst);
+	jw_lkbool(w, "server_fin", c->s_fin);
+	jw_lkey(w, "client_rst_after_sh_ms");
 	if (c->rst_after_sh_ms >= 0)
 		jw_double(w, c->rst_after_sh_ms, 3);
 	else
@@ -146,17 +149,17 @@ static void write_inputs(struct jw *w, struct engine *e)
 {
 	const struct input_info *in;
 	size_t n = engine_inputs(e, &in);
-	jw_key(w, "inputs");
+	jw_lkey(w, "inputs");
 	jw_arr_open(w);
 	for (size_t i = 0; i < n; i++) {
 		jw_obj_open(w);
-		jw_kstr(w, "path", in[i].path);
+		jw_lkstr(w, "path", in[i].path);
 		kstr_or_null(w, "format", in[i].format);
-		jw_kbool(w, "gzip", in[i].gzipped);
-		jw_kuint(w, "packets", in[i].packets);
-		jw_kuint(w, "bytes", in[i].bytes);
-		jw_kuint(w, "undecoded", in[i].undecoded);
-		jw_kstr(w, "status", in[i].status == 0 ? "complete" : in[i].status == 1 ? "partial" : "unreadable");
+		jw_lkbool(w, "gzip", in[i].gzipped);
+		jw_lkuint(w, "packets", in[i].packets);
+		jw_lkuint(w, "bytes", in[i].bytes);
+		jw_lkuint(w, "undecoded", in[i].undecoded);
+		jw_lkstr(w, "status", in[i].status == 0 ? "complete" : in[i].status == 1 ? "partial" : "unreadable");
 		kstr_or_null(w, "error", in[i].error);
 		jw_obj_close(w);
 	}
@@ -169,83 +172,83 @@ void json_write_name(struct jw *w, const struct evid_name *x)
 {
 	char buf[64];
 	jw_obj_open(w);
-	jw_kstr(w, "name", x->name);
-	jw_kstr(w, "sni", x->sni[0] ? x->sni : NULL);
-	jw_kstr(w, "name_source", x->name_source == 2 ? "sni" : x->name_source == 1 ? "dns" : "none");
-	jw_kuint(w, "connections", x->total);
-	jw_kuint(w, "failures", x->failures);
-	jw_kuint(w, "successes", x->successes);
-	jw_kuint(w, "cert_alert_strong", x->cert_alert_strong);
-	jw_key(w, "verdicts");
+	jw_lkstr(w, "name", x->name);
+	jw_lkstr(w, "sni", x->sni[0] ? x->sni : NULL);
+	jw_lkstr(w, "name_source", x->name_source == 2 ? "sni" : x->name_source == 1 ? "dns" : "none");
+	jw_lkuint(w, "connections", x->total);
+	jw_lkuint(w, "failures", x->failures);
+	jw_lkuint(w, "successes", x->successes);
+	jw_lkuint(w, "cert_alert_strong", x->cert_alert_strong);
+	jw_lkey(w, "verdicts");
 	jw_obj_open(w);
 	for (int k = 1; k < V_COUNT; k++)
 		if (x->verdicts[k])
 			jw_kuint(w, verdict_name((enum verdict)k), x->verdicts[k]);
 	jw_obj_close(w);
-	jw_kuint(w, "clients", x->nclients);
-	jw_kbool(w, "clients_overflow", x->clients_overflow);
-	jw_key(w, "client_outcomes");
+	jw_lkuint(w, "clients", x->nclients);
+	jw_lkbool(w, "clients_overflow", x->clients_overflow);
+	jw_lkey(w, "client_outcomes");
 	jw_arr_open(w);
 	for (int i = 0; i < x->nclients; i++) {
 		decode_addr_str(x->client_addr[i][0], x->client_addr[i] + 1, buf, sizeof(buf));
 		jw_obj_open(w);
-		jw_kstr(w, "client", buf);
-		jw_kuint(w, "failures", x->client_fail[i]);
-		jw_kuint(w, "successes", x->client_ok[i]);
+		jw_lkstr(w, "client", buf);
+		jw_lkuint(w, "failures", x->client_fail[i]);
+		jw_lkuint(w, "successes", x->client_ok[i]);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
-	jw_key(w, "tls_versions");
+	jw_lkey(w, "tls_versions");
 	jw_arr_open(w);
 	for (int i = 0; i < x->nversions; i++) {
 		snprintf(buf, sizeof(buf), "0x%04x", x->versions[i]);
 		jw_str(w, buf);
 	}
 	jw_arr_close(w);
-	jw_key(w, "ja3");
+	jw_lkey(w, "ja3");
 	jw_arr_open(w);
 	for (int i = 0; i < x->nja3; i++)
 		jw_str(w, x->ja3[i]);
 	jw_arr_close(w);
-	jw_kstr(w, "app", x->app[0] ? x->app : NULL);
-	jw_kstr(w, "dns_chain", x->chain[0] ? x->chain : NULL);
-	jw_key(w, "logs");
+	jw_lkstr(w, "app", x->app[0] ? x->app : NULL);
+	jw_lkstr(w, "dns_chain", x->chain[0] ? x->chain : NULL);
+	jw_lkey(w, "logs");
 	jw_obj_open(w);
-	jw_kuint(w, "zsatunnel_tunnels", x->zsat_tunnels);
-	jw_kuint(w, "zsatunnel_failures", x->zsat_failures);
-	jw_kuint(w, "web_insights_failures", x->wi_failures);
-	jw_kuint(w, "web_insights_users", x->wi_users);
+	jw_lkuint(w, "zsatunnel_tunnels", x->zsat_tunnels);
+	jw_lkuint(w, "zsatunnel_failures", x->zsat_failures);
+	jw_lkuint(w, "web_insights_failures", x->wi_failures);
+	jw_lkuint(w, "web_insights_users", x->wi_users);
 	jw_obj_close(w);
-	jw_kuint(w, "first_ts_ns", x->first_ts);
-	jw_kuint(w, "last_ts_ns", x->last_ts);
-	jw_key(w, "examples");
+	jw_lkuint(w, "first_ts_ns", x->first_ts);
+	jw_lkuint(w, "last_ts_ns", x->last_ts);
+	jw_lkey(w, "examples");
 	jw_arr_open(w);
 	for (int i = 0; i < x->nexamples; i++) {
 		const struct evid_example *ex = &x->examples[i];
 		jw_obj_open(w);
-		jw_kuint(w, "input", ex->input);
-		jw_kuint(w, "tcp_stream", ex->stream);
-		jw_kstr(w, "verdict", verdict_name(ex->verdict));
-		jw_kstr(w, "alert", ex->has_alert ? tls_alert_name(ex->alert_desc) : NULL);
-		jw_key(w, "alert_code");
+		jw_lkuint(w, "input", ex->input);
+		jw_lkuint(w, "tcp_stream", ex->stream);
+		jw_lkstr(w, "verdict", verdict_name(ex->verdict));
+		jw_lkstr(w, "alert", ex->has_alert ? tls_alert_name(ex->alert_desc) : NULL);
+		jw_lkey(w, "alert_code");
 		if (ex->has_alert)
 			jw_uint(w, ex->alert_desc);
 		else
 			jw_null(w);
-		jw_kbool(w, "alert_from_server", ex->alert_from_server);
-		jw_kstr(w, "client", ex->client);
-		jw_kstr(w, "server", ex->server);
-		jw_key(w, "frames");
+		jw_lkbool(w, "alert_from_server", ex->alert_from_server);
+		jw_lkstr(w, "client", ex->client);
+		jw_lkstr(w, "server", ex->server);
+		jw_lkey(w, "frames");
 		jw_arr_open(w);
 		for (int j = 0; j < ex->nframes; j++)
 			jw_uint(w, ex->frames[j]);
 		jw_arr_close(w);
-		jw_key(w, "reaction_ms");
+		jw_lkey(w, "reaction_ms");
 		if (ex->reaction_ms >= 0)
 			jw_double(w, ex->reaction_ms, 3);
 		else
 			jw_null(w);
-		jw_kuint(w, "ts_ns", ex->ts_ns);
+		jw_lkuint(w, "ts_ns", ex->ts_ns);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
@@ -256,7 +259,7 @@ static void write_names(struct jw *w, struct engine *e)
 {
 	size_t n;
 	const struct evid_name **v = evidence_sorted(engine_evidence(e), &n);
-	jw_key(w, "names");
+	jw_lkey(w, "names");
 	jw_arr_open(w);
 	for (size_t i = 0; i < n; i++)
 		json_write_name(w, v[i]);
@@ -265,13 +268,13 @@ static void write_names(struct jw *w, struct engine *e)
 
 void json_write_dns_names(struct jw *w, const struct rank_dns *d, size_t n)
 {
-	jw_key(w, "dns_names");
+	jw_lkey(w, "dns_names");
 	jw_arr_open(w);
 	for (size_t i = 0; i < n; i++) {
 		jw_obj_open(w);
-		jw_kstr(w, "name", d[i].name);
-		jw_kuint(w, "unanswered", d[i].unanswered);
-		jw_kuint(w, "answered", d[i].answered);
+		jw_lkstr(w, "name", d[i].name);
+		jw_lkuint(w, "unanswered", d[i].unanswered);
+		jw_lkuint(w, "answered", d[i].answered);
 		jw_obj_close(w);
 	}
 	jw_arr_close(w);
@@ -281,26 +284,26 @@ static void write_limits(struct jw *w, const struct out_ctx *o, struct engine *e
 {
 	const struct pi_caps *c = engine_caps(e);
 	const struct dns_stats *ds = dns_get_stats(engine_dns(e));
-	jw_key(w, "limits");
+	jw_lkey(w, "limits");
 	jw_obj_open(w);
-	jw_kuint(w, "flows_evicted", c->flows_evicted);
-	jw_kuint(w, "reassembly_bytes_dropped", c->reasm_dropped);
-	jw_kuint(w, "reassembly_gaps", c->reasm_gaps);
-	jw_kuint(w, "reassembly_gaps_forced", c->reasm_gaps_forced);
-	jw_kuint(w, "reassembly_budget_hits", c->reasm_budget_hits);
-	jw_kuint(w, "tls_messages_too_big", c->tls_msg_too_big);
-	jw_kuint(w, "tls_budget_hits", c->tls_budget_hits);
-	jw_kuint(w, "fragments_dropped", c->frag_dropped);
-	jw_kuint(w, "dns_names_dropped", c->dns_names_dropped);
-	jw_kuint(w, "dns_open_queries_evicted", ds->pending_evicted);
-	jw_kuint(w, "dns_address_map_evicted", ds->addrmap_evicted);
-	jw_kuint(w, "dns_query_log_dropped", ds->qlog_dropped);
-	jw_kuint(w, "encrypted_dns_dropped", engine_edns(e)->dropped);
-	jw_kuint(w, "packets_truncated", c->packets_truncated);
-	jw_kuint(w, "packets_undecoded", c->packets_undecoded);
-	jw_kuint(w, "names_dropped", evidence_dropped(engine_evidence(e)));
-	jw_kuint(w, "dns_blocked_dropped", o->ranked.dns_blocked_dropped);
-	jw_kuint(w, "alloc_failures", out_alloc_failures(o, e));
+	jw_lkuint(w, "flows_evicted", c->flows_evicted);
+	jw_lkuint(w, "reassembly_bytes_dropped", c->reasm_dropped);
+	jw_lkuint(w, "reassembly_gaps", c->reasm_gaps);
+	jw_lkuint(w, "reassembly_gaps_forced", c->reasm_gaps_forced);
+	jw_lkuint(w, "reassembly_budget_hits", c->reasm_budget_hits);
+	jw_lkuint(w, "tls_messages_too_big", c->tls_msg_too_big);
+	jw_lkuint(w, "tls_budget_hits", c->tls_budget_hits);
+	jw_lkuint(w, "fragments_dropped", c->frag_dropped);
+	jw_lkuint(w, "dns_names_dropped", c->dns_names_dropped);
+	jw_lkuint(w, "dns_open_queries_evicted", ds->pending_evicted);
+	jw_lkuint(w, "dns_address_map_evicted", ds->addrmap_evicted);
+	jw_lkuint(w, "dns_query_log_dropped", ds->qlog_dropped);
+	jw_lkuint(w, "encrypted_dns_dropped", engine_edns(e)->dropped);
+	jw_lkuint(w, "packets_truncated", c->packets_truncated);
+	jw_lkuint(w, "packets_undecoded", c->packets_undecoded);
+	jw_lkuint(w, "names_dropped", evidence_dropped(engine_evidence(e)));
+	jw_lkuint(w, "dns_blocked_dropped", o->ranked.dns_blocked_dropped);
+	jw_lkuint(w, "alloc_failures", out_alloc_failures(o, e));
 	jw_obj_close(w);
 }
 
@@ -311,44 +314,44 @@ void json_end(struct out_ctx *o, struct engine *e)
 	jw_arr_close(w); /* connections */
 	write_inputs(w, e);
 	if (o->logs) {
-		jw_key(w, "bundles");
+		jw_lkey(w, "bundles");
 		jw_arr_open(w);
 		for (size_t i = 0; i < o->logs->nbundles; i++) {
 			jw_obj_open(w);
-			jw_kstr(w, "path", o->logs->bundle_paths[i]);
-			jw_key(w, "contents");
+			jw_lkstr(w, "path", o->logs->bundle_paths[i]);
+			jw_lkey(w, "contents");
 			bundle_report_json(o->logs->bundles[i], w);
 			jw_obj_close(w);
 		}
 		jw_arr_close(w);
-		jw_key(w, "zsatunnel");
+		jw_lkey(w, "zsatunnel");
 		zsat_write_json(o->logs->zsat, w);
-		jw_key(w, "web_insights");
+		jw_lkey(w, "web_insights");
 		webins_write_json(o->logs->webins, w);
 	}
-	jw_key(w, "dns");
+	jw_lkey(w, "dns");
 	dns_write_json(engine_dns(e), w);
 	{
 		const struct edns *ed = engine_edns(e);
 		char addr[64];
-		jw_key(w, "encrypted_dns");
+		jw_lkey(w, "encrypted_dns");
 		jw_arr_open(w);
 		for (size_t i = 0; i < ed->n; i++) {
 			const struct edns_entry *x = &ed->v[i];
 			decode_addr_str(x->ipver, x->addr, addr, sizeof(addr));
 			jw_obj_open(w);
-			jw_kstr(w, "kind", edns_kind_name(x->kind));
-			jw_kstr(w, "server", addr);
-			jw_kuint(w, "port", x->port);
-			jw_kstr(w, "sni", x->sni[0] ? x->sni : NULL);
+			jw_lkstr(w, "kind", edns_kind_name(x->kind));
+			jw_lkstr(w, "server", addr);
+			jw_lkuint(w, "port", x->port);
+			jw_lkstr(w, "sni", x->sni[0] ? x->sni : NULL);
 			jw_kuint(w, x->kind == EDNS_DOQ ? "packets" : "connections", x->count);
-			jw_kuint(w, "first_frame", x->first_frame);
-			jw_kuint(w, "input", (uint64_t)x->input);
+			jw_lkuint(w, "first_frame", x->first_frame);
+			jw_lkuint(w, "input", (uint64_t)x->input);
 			jw_obj_close(w);
 		}
 		jw_arr_close(w);
 	}
-	jw_key(w, "candidates");
+	jw_lkey(w, "candidates");
 	jw_arr_open(w);
 	for (size_t i = 0; i < o->ranked.n; i++)
 		out_candidate_json(w, &o->ranked.v[i]);
@@ -360,11 +363,11 @@ void json_end(struct out_ctx *o, struct engine *e)
 		json_write_dns_names(w, d, nd);
 		free(d);
 	}
-	jw_key(w, "summary");
+	jw_lkey(w, "summary");
 	jw_obj_open(w);
-	jw_kuint(w, "packets", st->packets);
-	jw_kuint(w, "tls_connections", st->tls_conns);
-	jw_key(w, "verdicts");
+	jw_lkuint(w, "packets", st->packets);
+	jw_lkuint(w, "tls_connections", st->tls_conns);
+	jw_lkey(w, "verdicts");
 	jw_obj_open(w);
 	for (int k = 1; k < V_COUNT; k++)
 		jw_kuint(w, verdict_name((enum verdict)k), st->verdicts[k]);

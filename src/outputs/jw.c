@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 void jw_init(struct jw *w, FILE *f, int pretty)
 {
@@ -152,81 +155,128 @@ void jw_release(struct jw *w)
 	w->buf = NULL;
 }
 
-static void out(struct jw *w, const void *p, size_t n)
+/* Where the output is gathered: the big buffer, or without one the small
+ * buffer that done() writes to f at the end of every call. */
+static inline char *base(struct jw *w)
 {
-	if (!w->buf) {
-		fwrite(p, 1, n, w->f);
-		return;
-	}
-	if (JW_BUF_SIZE - w->blen < n) {
+	return w->buf ? w->buf : w->sbuf;
+}
+
+static inline size_t cap(const struct jw *w)
+{
+	return w->buf ? JW_BUF_SIZE : JW_SBUF_SIZE;
+}
+
+/* Hand on what was gathered: the buffer is full, or the call is over. */
+static void drain(struct jw *w)
+{
+	if (w->buf) {
 		flush_full(w);
-		if (n > JW_BUF_SIZE) {
-			jw_flush(w);
-			fwrite(p, 1, n, w->f);
-			return;
-		}
+	} else if (w->blen) {
+		fwrite(w->sbuf, 1, w->blen, w->f);
+		w->blen = 0;
 	}
-	memcpy(w->buf + w->blen, p, n);
-	w->blen += n;
 }
 
-static void out_c(struct jw *w, char c)
+static char *room_slow(struct jw *w, size_t n)
 {
-	if (w->buf && w->blen < JW_BUF_SIZE)
-		w->buf[w->blen++] = c;
-	else
-		out(w, &c, 1);
+	if (cap(w) - w->blen < n)
+		drain(w);
+	return base(w) + w->blen;
 }
 
-static void out_s(struct jw *w, const char *s)
+/* Room for n more bytes (n <= JW_SBUF_SIZE): where to write them. */
+static inline char *room(struct jw *w, size_t n)
 {
-	out(w, s, strlen(s));
+	if (w->buf && JW_BUF_SIZE - w->blen >= n)
+		return w->buf + w->blen;
+	return room_slow(w, n);
 }
 
-static void indent(struct jw *w)
+/* The bytes from p0 (from room()) to end were written. */
+static inline void commit(struct jw *w, const char *p0, const char *end)
 {
-	if (!w->pretty)
-		return;
-	out_c(w, '\n');
-	for (int i = 0; i < w->depth; i++)
-		out(w, "  ", 2);
+	w->blen += (size_t)(end - p0);
 }
 
-/* Before a value or key at the current level: comma and indentation.
- * After a key, the value follows directly. */
-static void pre_value(struct jw *w)
+/* The end of a public call: an unbuffered writer's output goes to f now. */
+static inline void done(struct jw *w)
+{
+	if (!w->buf && w->blen)
+		drain(w);
+}
+
+/* n bytes as they are, in pieces where they do not fit. */
+static void put(struct jw *w, const char *p, size_t n)
+{
+	while (n) {
+		size_t a = cap(w) - w->blen;
+		if (!a) {
+			drain(w);
+			a = cap(w) - w->blen;
+		}
+		if (a > n)
+			a = n;
+		memcpy(base(w) + w->blen, p, a);
+		w->blen += a;
+		p += a;
+		n -= a;
+	}
+}
+
+/* The most pre() writes: a comma, a newline and the indentation. */
+#define PRE_MAX (2 + 2 * JW_MAX_DEPTH)
+
+static inline char *nl_indent(const struct jw *w, char *p)
+{
+	size_t n = 2 * (size_t)w->depth;
+	*p++ = '\n';
+	memset(p, ' ', n);
+	return p + n;
+}
+
+/* Before a value or key at the current level, at p: comma and indentation.
+ * After a key, the value follows directly. Returns the end. */
+static inline char *pre(struct jw *w, char *p)
 {
 	if (w->after_key) {
 		w->after_key = 0;
-		return;
+		return p;
 	}
 	if (w->depth > 0) {
-		if (!w->first[w->depth])
-			out_c(w, ',');
+		*p = ',';
+		p += !w->first[w->depth];
 		w->first[w->depth] = 0;
-		indent(w);
+		if (w->pretty)
+			p = nl_indent(w, p);
 	}
+	return p;
 }
 
 static void open_(struct jw *w, char c)
 {
-	pre_value(w);
-	out_c(w, c);
+	char *p0 = room(w, PRE_MAX + 1), *p = pre(w, p0);
+	*p++ = c;
+	commit(w, p0, p);
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->depth++;
 	w->first[w->depth] = 1;
+	done(w);
 }
 
 static void close_(struct jw *w, char c)
 {
 	int empty = w->first[w->depth];
+	char *p0 = room(w, PRE_MAX + 2), *p = p0;
 	if (w->depth > 0)
 		w->depth--;
-	if (!empty)
-		indent(w);
-	out_c(w, c);
+	if (!empty && w->pretty)
+		p = nl_indent(w, p);
+	*p++ = c;
 	if (w->depth == 0 && w->pretty)
-		out_c(w, '\n');
+		*p++ = '\n';
+	commit(w, p0, p);
+	done(w);
 }
 
 void jw_obj_open(struct jw *w) { open_(w, '{'); }
@@ -267,26 +317,173 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Escape n bytes into out (JSON string body), or to the writer w. Returns
- * bytes written to out. */
-static size_t escape(const char *s, size_t n, char *outb, size_t outlen, struct jw *f)
+/* 1 if byte c is written as it is only after a closer look: a control
+ * character, '"', '\\', DEL, or any byte of a multibyte sequence. */
+static inline int special(unsigned char c)
+{
+	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+}
+
+#ifdef __SSE2__
+/* Bit i set if byte i of v is special(). */
+static inline unsigned special16(__m128i v)
+{
+	/* signed: the bytes >= 0x80 are negative, below 0x20 too */
+	__m128i lt = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+	__m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+	__m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lt, del), _mm_or_si128(q, bs)));
+}
+
+/* Copies the plain bytes at the start of s[0..n) to d and returns how many
+ * there are (d[0..n) is scratch space: bytes after those may be written too). */
+static size_t plain_copy(char *d, const unsigned char *s, size_t n)
+{
+	unsigned m;
+	if (n >= 16) {
+		size_t i = 0;
+		for (;;) {
+			/* the last block may overlap the one before, whose bytes were
+			 * all plain: its first special byte is the string's */
+			size_t at = i + 16 <= n ? i : n - 16;
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + at));
+			_mm_storeu_si128((__m128i *)(void *)(d + at), v);
+			m = special16(v);
+			if (m)
+				return at + (size_t)__builtin_ctz(m);
+			if (at + 16 >= n)
+				return n;
+			i = at + 16;
+		}
+	}
+	if (n >= 8) {
+		/* the first 8 bytes and the last 8, overlapping */
+		__m128i a = _mm_loadl_epi64((const __m128i *)(const void *)s);
+		__m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s + n - 8));
+		_mm_storel_epi64((__m128i *)(void *)d, a);
+		_mm_storel_epi64((__m128i *)(void *)(d + n - 8), b);
+		m = special16(_mm_unpacklo_epi64(a, b));
+		if (!m)
+			return n;
+		if (m & 0xff)
+			return (size_t)__builtin_ctz(m);
+		return n - 8 + (size_t)__builtin_ctz(m >> 8);
+	}
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+		m = special16(_mm_unpacklo_epi32(_mm_cvtsi32_si128((int)a), _mm_cvtsi32_si128((int)b))) & 0xff;
+		if (!m)
+			return n;
+		if (m & 0xf)
+			return (size_t)__builtin_ctz(m);
+		return n - 4 + (size_t)__builtin_ctz(m >> 4);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (special(s[i]))
+			return i;
+		d[i] = (char)s[i];
+	}
+	return n;
+}
+#else
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero if one of the 8 bytes of x is special(). Each test is exact about
+ * whether such a byte exists (a borrow or carry only marks bytes after a
+ * byte that is itself marked). */
+static inline uint64_t special8(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+	uint64_t lt = (x - ONES * 0x20) & ~x;  /* < 0x20 (high bit of x: below) */
+	uint64_t hi = (x + ONES) | x;          /* >= 0x7f */
+	uint64_t eq = ((q - ONES) & ~q) | ((b - ONES) & ~b);
+	return (lt | hi | eq) & HIGHS;
+}
+
+/* Copies the plain bytes at the start of s[0..n) to d and returns how many
+ * there are (d[0..n) is scratch space: bytes after those may be written too). */
+static size_t plain_copy(char *d, const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, 8);
+		if (special8(x))
+			break;
+		memcpy(d + i, &x, 8);
+	}
+	for (; i < n; i++) {
+		if (special(s[i]))
+			break;
+		d[i] = (char)s[i];
+	}
+	return i;
+}
+#endif
+
+/* n bytes as a JSON string body (no quotes): printable ASCII and valid UTF-8
+ * as they are, '"' and '\\' after a backslash, and control characters, DEL
+ * and each byte of invalid UTF-8 as \u00XX. */
+static void put_escaped(struct jw *w, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	while (n) {
+		size_t a = cap(w) - w->blen, m, r;
+		char *d, *d0;
+		if (a < 6) {
+			drain(w);
+			a = cap(w) - w->blen;
+		}
+		d = d0 = base(w) + w->blen;
+		m = n < a ? n : a;
+		r = plain_copy(d, s, m);
+		d += r;
+		s += r;
+		n -= r;
+		a -= r;
+		if (r < m && a >= 6) {
+			/* s[0] is special: the sequence is judged on all that is left */
+			size_t k = utf8_len(s, n);
+			if (k > 1) {
+				memcpy(d, s, k);
+				d += k;
+				s += k;
+				n -= k;
+			} else {
+				unsigned char c = s[0];
+				if (k == 1 && (c == '"' || c == '\\')) {
+					d[0] = '\\';
+					d[1] = (char)c;
+					d += 2;
+				} else {
+					memcpy(d, "\\u00", 4);
+					d[4] = hex[c >> 4];
+					d[5] = hex[c & 15];
+					d += 6;
+				}
+				s++;
+				n--;
+			}
+		}
+		commit(w, d0, d);
+	}
+}
+
+/* The same into a caller buffer (pi_escape_text): a piece that does not fit
+ * is left out. Returns the bytes written. */
+static size_t escape(const char *s, size_t n, char *outb, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
 	char tmp[8];
 	for (size_t i = 0; i < n;) {
-		if (f) {
-			/* the common case: a run of plain printable ASCII, written at once */
-			size_t r = i;
-			while (r < n && p[r] >= 0x20 && p[r] < 0x7f && p[r] != '"' && p[r] != '\\')
-				r++;
-			if (r > i) {
-				out(f, p + i, r - i);
-				i = r;
-				continue;
-			}
-		}
 		size_t k = utf8_len(p + i, n - i);
 		size_t tl = 0;
 		if (k == 1 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0x7f) {
@@ -295,9 +492,7 @@ static size_t escape(const char *s, size_t n, char *outb, size_t outlen, struct 
 			tmp[tl++] = '\\';
 			tmp[tl++] = (char)p[i];
 		} else if (k > 1) {
-			if (f)
-				out(f, p + i, k);
-			else if (o + k < outlen) {
+			if (o + k < outlen) {
 				memcpy(outb + o, p + i, k);
 				o += k;
 			}
@@ -311,60 +506,89 @@ static size_t escape(const char *s, size_t n, char *outb, size_t outlen, struct 
 			tmp[tl++] = hex[p[i] >> 4];
 			tmp[tl++] = hex[p[i] & 15];
 		}
-		if (f)
-			out(f, tmp, tl);
-		else if (o + tl < outlen) {
+		if (o + tl < outlen) {
 			memcpy(outb + o, tmp, tl);
 			o += tl;
 		}
 		i++;
 	}
-	if (!f && outlen)
+	if (outlen)
 		outb[o < outlen ? o : outlen - 1] = '\0';
 	return o;
 }
 
 size_t pi_escape_text(const char *s, char *out, size_t outlen)
 {
-	return escape(s, strlen(s), out, outlen, NULL);
+	return escape(s, strlen(s), out, outlen);
 }
 
-/* 1 if s[0..n) needs no escaping. */
-static int plain(const char *s, size_t n)
+void jw_qkey_slow(struct jw *w, const char *q, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
-			return 0;
-	return 1;
+	char *p0 = room(w, PRE_MAX);
+	commit(w, p0, pre(w, p0));
+	put(w, q, n);
+	if (w->pretty)
+		put(w, " ", 1);
+	w->after_key = 1;
+	done(w);
 }
 
 void jw_keyn(struct jw *w, const char *key, size_t n)
 {
-	pre_value(w);
-	if (n < 64 && plain(key, n)) {
-		/* keys are short literals: "key": in one piece */
-		char b[72];
-		b[0] = '"';
-		memcpy(b + 1, key, n);
-		b[n + 1] = '"';
-		b[n + 2] = ':';
-		b[n + 3] = ' ';
-		out(w, b, n + (w->pretty ? 4 : 3));
-	} else {
-		out_c(w, '"');
-		escape(key, n, NULL, 0, w);
-		out_s(w, w->pretty ? "\": " : "\":");
-	}
+	char *p0 = room(w, PRE_MAX + 1), *p = pre(w, p0);
+	*p++ = '"';
+	commit(w, p0, p);
+	put_escaped(w, (const unsigned char *)key, n);
+	p = p0 = room(w, 3);
+	*p++ = '"';
+	*p++ = ':';
+	if (w->pretty)
+		*p++ = ' ';
+	commit(w, p0, p);
 	w->after_key = 1;
+	done(w);
+}
+
+/* The rest of a string from s[0..n) on, and its closing quote. */
+static void strn_rest(struct jw *w, const char *s, size_t n)
+{
+	char *p;
+	put_escaped(w, (const unsigned char *)s, n);
+	p = room(w, 1);
+	*p = '"';
+	w->blen++;
+	done(w);
+}
+
+static inline void strn_(struct jw *w, const char *s, size_t n)
+{
+	char *p0, *p;
+	size_t r;
+	if (w->buf && n <= JW_BUF_SIZE && JW_BUF_SIZE - w->blen >= PRE_MAX + 2 + n) {
+		/* the common case: it fits; plain text is copied at once */
+		p0 = w->buf + w->blen;
+		p = pre(w, p0);
+		*p++ = '"';
+		r = plain_copy(p, (const unsigned char *)s, n);
+		if (r == n) {
+			p[n] = '"';
+			commit(w, p0, p + n + 1);
+			return;
+		}
+		commit(w, p0, p + r);
+		strn_rest(w, s + r, n - r);
+		return;
+	}
+	p0 = room(w, PRE_MAX + 1);
+	p = pre(w, p0);
+	*p++ = '"';
+	commit(w, p0, p);
+	strn_rest(w, s, n);
 }
 
 void jw_strn(struct jw *w, const char *s, size_t n)
 {
-	pre_value(w);
-	out_c(w, '"');
-	escape(s, n, NULL, 0, w);
-	out_c(w, '"');
+	strn_(w, s, n);
 }
 
 void jw_str(struct jw *w, const char *s)
@@ -373,33 +597,47 @@ void jw_str(struct jw *w, const char *s)
 		jw_null(w);
 		return;
 	}
-	jw_strn(w, s, strlen(s));
+	strn_(w, s, strlen(s));
 }
 
-/* Decimal digits of v, without printf. */
-static void put_u64(struct jw *w, uint64_t v, int neg)
+/* Decimal digits of v (neg: after a '-') at p, without printf; the end.
+ * Writes 24 bytes at p (those after the number are scratch). */
+static char *put_u64(char *p, uint64_t v, int neg)
 {
-	char b[24];
-	size_t i = sizeof(b);
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	                         "8081828384858687888990919293949596979899";
+	char b[48], *s = b + 24; /* the number ends at b + 24: 21 bytes at most */
+	memset(b + 24, 0, 24);
+	while (v >= 100) {
+		s -= 2;
+		memcpy(s, d2 + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		s -= 2;
+		memcpy(s, d2 + 2 * v, 2);
+	} else {
+		*--s = (char)('0' + v);
+	}
 	if (neg)
-		b[--i] = '-';
-	out(w, b + i, sizeof(b) - i);
+		*--s = '-';
+	memcpy(p, s, 24);
+	return p + (b + 24 - s);
 }
 
 void jw_int(struct jw *w, int64_t v)
 {
-	pre_value(w);
-	put_u64(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
+	char *p0 = room(w, PRE_MAX + 24);
+	commit(w, p0, put_u64(pre(w, p0), v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0));
+	done(w);
 }
 
 void jw_uint(struct jw *w, uint64_t v)
 {
-	pre_value(w);
-	put_u64(w, v, 0);
+	char *p0 = room(w, PRE_MAX + 24);
+	commit(w, p0, put_u64(pre(w, p0), v, 0));
+	done(w);
 }
 
 /* v with `decimals` digits after the point, written at the end of b; its
@@ -440,37 +678,52 @@ static size_t fixed(char *b, size_t bl, double v, int decimals)
 void jw_double(struct jw *w, double v, int decimals)
 {
 	char b[64];
-	size_t n;
-	pre_value(w);
+	const char *t = NULL;
+	size_t n = 0;
+	char *p0, *p;
 	if (!isfinite(v)) {
-		out_s(w, "null");
+		t = "null";
+		n = 4;
 	} else if ((n = fixed(b, sizeof(b), v, decimals)) > 0) {
-		out(w, b + sizeof(b) - n, n);
+		t = b + sizeof(b) - n;
 	} else {
 		int k = snprintf(b, sizeof(b), "%.*f", decimals, v);
-		if (k > 0)
-			out(w, b, (size_t)k < sizeof(b) ? (size_t)k : sizeof(b) - 1);
+		t = b;
+		n = k > 0 ? ((size_t)k < sizeof(b) ? (size_t)k : sizeof(b) - 1) : 0;
 	}
+	p0 = room(w, PRE_MAX + sizeof(b));
+	p = pre(w, p0);
+	memcpy(p, t, n);
+	commit(w, p0, p + n);
+	done(w);
 }
 
 void jw_bool(struct jw *w, int v)
 {
-	pre_value(w);
-	if (v)
-		out(w, "true", 4);
-	else
-		out(w, "false", 5);
+	char *p0 = room(w, PRE_MAX + 5), *p = pre(w, p0);
+	if (v) {
+		memcpy(p, "true", 4);
+		p += 4;
+	} else {
+		memcpy(p, "false", 5);
+		p += 5;
+	}
+	commit(w, p0, p);
+	done(w);
 }
 
 void jw_null(struct jw *w)
 {
-	pre_value(w);
-	out(w, "null", 4);
+	char *p0 = room(w, PRE_MAX + 4), *p = pre(w, p0);
+	memcpy(p, "null", 4);
+	commit(w, p0, p + 4);
+	done(w);
 }
 
 void jw_raw(struct jw *w, const char *json)
 {
-	pre_value(w);
-	out_s(w, json);
+	char *p0 = room(w, PRE_MAX);
+	commit(w, p0, pre(w, p0));
+	put(w, json, strlen(json));
+	done(w);
 }
-
