@@ -753,6 +753,16 @@ static void follow_chain(struct dns_tracker *t, const struct dns_msg *m, const c
 }
 
 /* Is the owner of rr one of the chain's names? */
+/* Where the name at off really is: a name that is only a compression
+ * pointer is the name it points at (the answers of one name all point at
+ * one copy of it). */
+static int name_place(const struct dns_msg *m, uint16_t off)
+{
+	if ((size_t)off + 1 < m->len && (m->buf[off] & 0xC0) == 0xC0)
+		return (m->buf[off] & 0x3F) << 8 | m->buf[off + 1];
+	return off;
+}
+
 static int owner_on_chain(struct dns_tracker *t, const struct dns_msg *m, const struct dns_rr *rr,
                           const struct ans *an)
 {
@@ -843,6 +853,10 @@ static void learn_response(struct dns_tracker *t, struct dns_rec *r, const char 
 		}
 	}
 
+	/* the answers of a name usually point at one copy of it: the owner's
+	 * place in the message decides once (the text and its look-up cost
+	 * ~600 instructions an answer) */
+	int last_name = -1, last_on = 0;
 	for (int i = 0; i < m->nan; i++) {
 		const struct dns_rr *rr = &m->an[i];
 		int ver;
@@ -854,7 +868,12 @@ static void learn_response(struct dns_tracker *t, struct dns_rec *r, const char 
 			ver = 6;
 		else
 			continue;
-		if (!owner_on_chain(t, m, rr, &an))
+		int here = name_place(m, rr->name);
+		if (here != last_name) {
+			last_name = here;
+			last_on = owner_on_chain(t, m, rr, &an);
+		}
+		if (!last_on)
 			continue;
 		const uint8_t *a = ver == 4 ? rr->u.a : rr->u.aaaa;
 		if (r) {

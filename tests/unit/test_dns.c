@@ -637,6 +637,37 @@ static void test_attribution(void)
 	dns_tracker_free(t);
 }
 
+/* Answers of several owner names in one response, through compression:
+ * only those whose owner is on the queried name's chain give addresses
+ * (www.a.example CNAME cdn.example; cdn.example A 10.0.0.1 and 10.0.0.3;
+ * evil.example A 10.0.0.2, and again through a pointer to its name,
+ * 10.0.0.4), whatever the order and however the owner is written. */
+static void test_owner_places(void)
+{
+	static const char q[] = "123401000001000000000000037777770161076578616d706c650000010001";
+	static const char r[] = "123481800001000500000000037777770161076578616d706c650000010001"
+	                        "c00c000500010000003c00060363646ec012"
+	                        "c02b000100010000003c00040a000001"
+	                        "046576696cc012000100010000003c00040a000002"
+	                        "c02b000100010000003c00040a000003"
+	                        "c041000100010000003c00040a000004";
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	const uint64_t T0 = 2000 * SEC;
+	struct dns_attr at;
+	static const uint8_t last[4] = { 1, 2, 3, 4 };
+	static const int want[4] = { 1, 0, 1, 0 };
+	dns_next_input(t, 0);
+	feed(t, q, 1, CLI, 30000, 1, T0);
+	feed(t, r, 0, CLI, 30000, 2, T0 + SEC / 10);
+	for (int i = 0; i < 4; i++) {
+		uint8_t a[16] = { 10, 0, 0, last[i] };
+		CHECK_EQ_INT(dns_attribute(t, 4, CLI, a, T0 + SEC, NULL, &at), want[i]);
+		if (want[i])
+			CHECK_EQ_STR(at.name, "www.a.example");
+	}
+	dns_tracker_free(t);
+}
+
 static void test_sinkhole_json(void)
 {
 	struct dns_tracker *t = dns_tracker_new(NULL);
@@ -812,6 +843,7 @@ int main(void)
 	test_truncated_query();
 	test_tcp_tracking();
 	test_attribution();
+	test_owner_places();
 	test_sinkhole_json();
 	test_names_cap_and_loop_chain();
 	test_many();
