@@ -84,30 +84,31 @@ struct engine {
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* "a.b.c.d:port" or "[v6]:port" into buf (len > 0), cut at len - 1 bytes.
+ * Four per connection: written in place, the address by decode_addr_str. */
 static void endpoint_str(int ipver, const uint8_t *addr, uint16_t port, char *buf, size_t len)
 {
-	char a[64], *o; /* address (INET6_ADDRSTRLEN), brackets, port */
+	char a[72], *o = a; /* address (<= 45), brackets, ':', port (<= 5) */
 	char p[6];
-	size_t n, k = sizeof(p);
-	decode_addr_str(ipver, addr, a + 1, 48);
-	n = strlen(a + 1);
-	if (ipver == 6) {
-		a[0] = '[';
-		a[++n] = ']';
-		o = a;
-		n++;
-	} else {
-		o = a + 1;
-	}
+	size_t k = sizeof(p), n;
+	if (ipver == 6)
+		*o++ = '[';
+	decode_addr_str(ipver, addr, o, 48);
+	o += strlen(o);
+	if (ipver == 6)
+		*o++ = ']';
+	*o++ = ':';
 	do {
 		p[--k] = (char)('0' + port % 10);
 		port /= 10;
 	} while (port);
-	o[n++] = ':';
-	memcpy(o + n, p + k, sizeof(p) - k);
-	n += sizeof(p) - k;
-	o[n] = '\0';
-	pi_strlcpy(buf, o, len);
+	memcpy(o, p + k, sizeof(p) - k);
+	o += sizeof(p) - k;
+	n = (size_t)(o - a);
+	if (n > len - 1)
+		n = len - 1;
+	memcpy(buf, a, n);
+	buf[n] = '\0';
 }
 
 /* Orient the connection record along the flow's current client. */
