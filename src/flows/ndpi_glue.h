@@ -3,7 +3,11 @@
  * A flow is given to nDPI packet by packet only until nDPI has classified it
  * (or PI_NDPI_MAX_PKTS packets), then the nDPI flow state is freed. What
  * nDPI decides for a TLS flow rests on the ClientHello (SNI), so results are
- * cached per SNI: a second connection to the same name costs nothing.
+ * cached per SNI: a second connection to the same name costs nothing. The
+ * key is the caller's: pipeline.c gives the SNI, or for a hello without
+ * one the server's address and port (nDPI then goes by its address lists).
+ * A key whose flows keep ending without an answer is retried with back-off:
+ * after m misses in a row, the next 2^m - 1 flows go without nDPI.
  */
 #ifndef PI_NDPI_GLUE_H
 #define PI_NDPI_GLUE_H
