@@ -70,6 +70,7 @@ struct engine {
 	uint64_t horizon_snap;          /* packet thread: oldest open flow, refreshed */
 	uint64_t ndpi_failures_seen;    /* nDPI's allocation failures already in caps */
 	struct pi_pool app_pool, tls_pool, conn_pool; /* per-connection objects (pool.h) */
+	int tearing_down;               /* engine_free: closing flows reports nothing */
 	uint64_t dns_horizon;           /* the queue's thread: the snapshot of its record */
 	struct engine_stats st;
 	struct input_info *inputs;     /* grown on demand, up to PI_MAX_INPUTS */
@@ -569,7 +570,7 @@ static void hook_close(void *ctx, struct flow *f)
 	if (!a)
 		return;
 	a->flow = f;
-	if (a->kind == APP_TLS && a->conn && a->conn->tls_records) {
+	if (a->kind == APP_TLS && a->conn && a->conn->tls_records && !e->tearing_down) {
 		struct conn_view v;
 		if (e->ndpi) {
 			char kb[64];
@@ -653,6 +654,10 @@ void engine_free(struct engine *e)
 	if (!e)
 		return;
 	cq_free(e->cq);
+	e->cq = NULL;
+	/* flows still open (an input cut short, an error path) are closed
+	 * without a word: the queue and the outputs are gone by now */
+	e->tearing_down = 1;
 	if (e->flows)
 		flow_table_free(e->flows); /* closes the open flows: into the pools */
 	pi_pool_drain(&e->app_pool);
