@@ -548,12 +548,6 @@ void flow_input_tcp(struct flow_table *t, const struct decoded *d, const struct 
 	struct flow *f;
 	int dir = -1;
 
-	/* A SYN usually starts a flow, and a new flow looks for its tomb: that
-	 * table (9 MB) is out of the caches, so its slot is fetched now, while
-	 * the flow table is searched. */
-	if ((d->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN && t->tombs)
-		__builtin_prefetch(&t->tombs[h & (TOMB_SLOTS - 1)]);
-
 	if (pkt->ts_ns > t->now_ns)
 		t->now_ns = pkt->ts_ns;
 	if (++t->since_expire >= EXPIRE_EVERY) {
