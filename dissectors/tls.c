@@ -542,93 +542,8 @@ static void ja3_field(struct ja3b *j)
 
 /* ---- names copied from the wire ---- */
 
-/* pi_printable() (util.c) inlined, with the same output for every input: a
- * byte 0x21..0x7e other than '\\' is kept, any other is written \xHH, and
- * the copy stops at the first byte that does not fit (a kept byte needs two
- * bytes of room with the NUL, an escape five). Kept bytes map through
- * keep_plain[], or keep_lower[] for the SNI (pi_printable() then pi_lower():
- * A-Z lower-cased; the escapes are lower-case already); 0 there: escaped.
- * Eight bytes are taken at once while all of them are kept and fit. */
-#define KEEP(c) ((c) > 0x20 && (c) < 0x7f && (c) != '\\' ? (c) : 0)
-#define KEEPL(c) ((c) >= 'A' && (c) <= 'Z' ? ((c) | 0x20) : KEEP(c))
-#define T4(f, b) f(b), f((b) + 1), f((b) + 2), f((b) + 3)
-#define T16(f, b) T4(f, b), T4(f, (b) + 4), T4(f, (b) + 8), T4(f, (b) + 12)
-#define T64(f, b) T16(f, b), T16(f, (b) + 16), T16(f, (b) + 32), T16(f, (b) + 48)
-static const uint8_t keep_plain[256] = { T64(KEEP, 0), T64(KEEP, 64), T64(KEEP, 128), T64(KEEP, 192) };
-static const uint8_t keep_lower[256] = { T64(KEEPL, 0), T64(KEEPL, 64), T64(KEEPL, 128), T64(KEEPL, 192) };
-#undef T64
-#undef T16
-#undef T4
-#undef KEEPL
-#undef KEEP
-
 #define ONES8 0x0101010101010101ull
 #define HIGH8 0x8080808080808080ull
-
-/* Are all eight bytes of w kept (0x21..0x7e, not '\\')? Byte-wise tests,
- * exact as to whether any byte fails: a byte >= 0x80 (w itself); given
- * none, 0x7f (w + 1 sets the high bit, no carries); < 0x21 and == '\\'
- * (the "has a byte less than n" and "has a zero byte" idioms). */
-static inline int word_kept(uint64_t w)
-{
-	uint64_t bs = w ^ (ONES8 * '\\');
-	return ((w | (w + ONES8) | ((w - ONES8 * 0x21) & ~w) | ((bs - ONES8) & ~bs)) & HIGH8) == 0;
-}
-
-/* A-Z lower-cased in a word of kept bytes (all <= 0x7e: no carries). */
-static inline uint64_t word_lower(uint64_t w)
-{
-	uint64_t ge_a = w + ONES8 * (0x80 - 'A');
-	uint64_t gt_z = w + ONES8 * (0x80 - 'Z' - 1);
-	return w | ((ge_a & ~gt_z & HIGH8) >> 2);
-}
-
-/* Returns the length written (dst[len] is the NUL); dstlen > 0. */
-static size_t printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n, int lower)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *map = lower ? keep_lower : keep_plain;
-	size_t o = 0, i = 0;
-	while (i < n) {
-		uint8_t c;
-		if (dstlen - o > 8 && n >= 8) {
-			uint64_t w;
-			size_t back = 0; /* bytes of the word already copied */
-			if (n - i < 8) {
-				/* the tail: the last eight source bytes. If all are
-				 * kept, the back ones were copied one for one just
-				 * before dst + o (as kept bytes), and are written
-				 * again with the same values. */
-				back = 8 - (n - i);
-			}
-			memcpy(&w, src + i - back, 8);
-			if (word_kept(w)) {
-				if (lower)
-					w = word_lower(w);
-				memcpy(dst + o - back, &w, 8);
-				i += 8 - back;
-				o += 8 - back;
-				continue;
-			}
-		}
-		c = map[src[i]];
-		if (c) {
-			if (o + 1 >= dstlen)
-				break;
-			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= dstlen)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[src[i] >> 4];
-			dst[o++] = hex[src[i] & 15];
-		}
-		i++;
-	}
-	dst[o] = '\0';
-	return o;
-}
 
 /* server_name (RFC 6066 3): first host_name. Returns 0, -1 if malformed. */
 static int ext_sni(struct tls_client_hello *ch, struct cur eb)
@@ -646,7 +561,7 @@ static int ext_sni(struct tls_client_hello *ch, struct cur eb)
 			size_t n = cur_left(&name);
 			if (cur_bytes(&name, n, &p) != PI_OK)
 				return -1;
-			(void)printable_copy(ch->sni, sizeof ch->sni, p, n, 1);
+			(void)pi_printable_copy(ch->sni, sizeof ch->sni, p, n, 1);
 			got = 1;
 		}
 	}
@@ -675,7 +590,7 @@ static int ext_alpn(struct tls_client_hello *ch, struct cur eb)
 			ch->alpn[o] = '\0';
 		}
 		if (o + 1 < sizeof ch->alpn)
-			o += printable_copy(ch->alpn + o, sizeof ch->alpn - o, p, n, 0);
+			o += pi_printable_copy(ch->alpn + o, sizeof ch->alpn - o, p, n, 0);
 	}
 	return 0;
 }

@@ -19,29 +19,6 @@ size_t pi_strlcpy(char *dst, const char *src, size_t dstlen)
 	return n;
 }
 
-void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	if (!dstlen)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = src[i];
-		if (c > 0x20 && c < 0x7f && c != '\\') {
-			if (o + 1 >= dstlen)
-				break;
-			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= dstlen)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = '\0';
-}
 
 
 void pi_warn(const char *fmt, ...)
@@ -88,6 +65,91 @@ static inline uint64_t lower64(uint64_t w)
 	uint64_t from_a = b7 + (0x80 - 'A') * ones;  /* high bit: byte >= 'A' */
 	uint64_t upper = (from_a ^ above_z) & ~w & (0x80 * ones);
 	return w | (upper >> 2);
+}
+
+/* pi_printable: a byte 0x21..0x7e other than '\\' is kept, any other is
+ * written \xHH, and the copy stops at the first byte that does not fit (a
+ * kept byte needs two bytes of room with the NUL, an escape five). Kept
+ * bytes map through keep_plain[], or keep_lower[] (A-Z lower-cased; the
+ * escapes are lower-case already); 0 there: escaped. Eight bytes are taken
+ * at once while all of them are kept and fit (an SNI per TLS connection). */
+#define KEEP(c) ((c) > 0x20 && (c) < 0x7f && (c) != '\\' ? (c) : 0)
+#define KEEPL(c) ((c) >= 'A' && (c) <= 'Z' ? ((c) | 0x20) : KEEP(c))
+#define T4(f, b) f(b), f((b) + 1), f((b) + 2), f((b) + 3)
+#define T16(f, b) T4(f, b), T4(f, (b) + 4), T4(f, (b) + 8), T4(f, (b) + 12)
+#define T64(f, b) T16(f, b), T16(f, (b) + 16), T16(f, (b) + 32), T16(f, (b) + 48)
+static const uint8_t keep_plain[256] = { T64(KEEP, 0), T64(KEEP, 64), T64(KEEP, 128), T64(KEEP, 192) };
+static const uint8_t keep_lower[256] = { T64(KEEPL, 0), T64(KEEPL, 64), T64(KEEPL, 128), T64(KEEPL, 192) };
+#undef T64
+#undef T16
+#undef T4
+#undef KEEPL
+#undef KEEP
+
+#define ONES8 0x0101010101010101ull
+#define HIGH8 0x8080808080808080ull
+
+/* Are all eight bytes of w kept (0x21..0x7e, not '\\')? Byte-wise tests,
+ * exact as to whether any byte fails: a byte >= 0x80 (w itself); given
+ * none, 0x7f (w + 1 sets the high bit, no carries); < 0x21 and == '\\'
+ * (the "has a byte less than n" and "has a zero byte" idioms). */
+static inline int word_kept(uint64_t w)
+{
+	uint64_t bs = w ^ (ONES8 * '\\');
+	return ((w | (w + ONES8) | ((w - ONES8 * 0x21) & ~w) | ((bs - ONES8) & ~bs)) & HIGH8) == 0;
+}
+
+size_t pi_printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n, int lower)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *map = lower ? keep_lower : keep_plain;
+	size_t o = 0, i = 0;
+	if (!dstlen)
+		return 0;
+	while (i < n) {
+		uint8_t c;
+		if (dstlen - o > 8 && n >= 8) {
+			uint64_t w;
+			size_t back = 0; /* bytes of the word already copied */
+			if (n - i < 8) {
+				/* the tail: the last eight source bytes. If all are
+				 * kept, the back ones were copied one for one just
+				 * before dst + o (as kept bytes), and are written
+				 * again with the same values. */
+				back = 8 - (n - i);
+			}
+			memcpy(&w, src + i - back, 8);
+			if (word_kept(w)) {
+				if (lower)
+					w = lower64(w);
+				memcpy(dst + o - back, &w, 8);
+				i += 8 - back;
+				o += 8 - back;
+				continue;
+			}
+		}
+		c = map[src[i]];
+		if (c) {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[src[i] >> 4];
+			dst[o++] = hex[src[i] & 15];
+		}
+		i++;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n)
+{
+	(void)pi_printable_copy(dst, dstlen, src, n, 0);
 }
 
 void pi_lower(char *s)

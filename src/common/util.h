@@ -11,6 +11,9 @@ size_t pi_strlcpy(char *dst, const char *src, size_t dstlen);
 /* Copy wire bytes into a printable C string: bytes outside 0x21..0x7e (and
  * backslash) become \xHH; truncated to fit. */
 void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n);
+/* pi_printable, lower-casing A-Z when lower; returns the length written
+ * (dst[len] is the terminator; 0 and nothing written when dstlen is 0). */
+size_t pi_printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n, int lower);
 
 /* Text from the wire made safe for a terminal: valid UTF-8 kept, control
  * characters (C0, C1, DEL), bidi overrides, backslash and invalid bytes

@@ -42,6 +42,53 @@ static void check_lower(void)
 	CHECK_EQ_INT(bad_lower, 0);
 }
 
+/* pi_printable_copy works eight bytes at a time: against the byte-wise
+ * rule (0x21..0x7e but '\\' kept, others \xHH, lower-cased on request,
+ * stopping at the first that does not fit), for random bytes, mostly
+ * plain runs, at every output size. */
+static void check_printable(void)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t src[80];
+	char got[128], want[128];
+	uint32_t x = 777;
+	int bad = 0;
+	for (int round = 0; round < 3000; round++) {
+		size_t n = (size_t)round % 80, dl = 1 + (size_t)(round * 7) % 127;
+		int lower = round & 1;
+		size_t o = 0, k;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			src[i] = (x >> 16) % 5 ? (uint8_t)("aZ.-09Q\\"[(x >> 8) % 8]) : (uint8_t)(x >> 8);
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = src[i];
+			if (c > 0x20 && c < 0x7f && c != '\\') {
+				if (o + 1 >= dl)
+					break;
+				want[o++] = (char)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+			} else {
+				if (o + 4 >= dl)
+					break;
+				want[o++] = '\\';
+				want[o++] = 'x';
+				want[o++] = hex[c >> 4];
+				want[o++] = hex[c & 15];
+			}
+		}
+		want[o] = '\0';
+		memset(got, 'X', sizeof got);
+		k = pi_printable_copy(got, dl, src, n, lower);
+		if (k != o || strcmp(got, want) != 0)
+			bad++;
+		for (size_t j = dl; j < sizeof got; j++)
+			if (got[j] != 'X')
+				bad++; /* written past the room given */
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(pi_printable_copy(got, 0, src, 10, 0), 0);
+}
+
 int main(void)
 {
 	static const uint8_t b[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x02, 0xaa, 0xbb, 0x00, 0x05, 0x01 };
@@ -83,5 +130,6 @@ int main(void)
 	c = cur_make(v, 0);
 	CHECK_EQ_INT(cur_vec24(&c, &sub), PI_NEED_MORE);
 	check_lower();
+	check_printable();
 	UNIT_DONE();
 }

@@ -1718,7 +1718,7 @@ static void build_hello(struct buf *out, const struct hspec *h)
 }
 
 /* What the hello must give, computed here from the spec: the JA3 string
- * (salesforce/ja3), its MD5 (OpenSSL), pi_printable + pi_lower for the SNI,
+ * (salesforce/ja3), its MD5 (OpenSSL), ref_printable + pi_lower for the SNI,
  * the ALPN names joined as tls.h says. */
 struct hexpect {
 	char ja3_full[8192];
@@ -1728,6 +1728,31 @@ struct hexpect {
 	char alpn[64];
 	uint16_t max_version;
 };
+
+/* The escaping rule, byte by byte (pi_printable's definition; the library's
+ * own is eight bytes at a time): 0x21..0x7e but '\\' kept, others \xHH,
+ * stopping at the first that does not fit. */
+static void ref_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = src[i];
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+}
 
 static void ref_num(char *s, size_t *o, unsigned v, int *first)
 {
@@ -1779,7 +1804,7 @@ static void expect_hello(const struct hspec *h, struct hexpect *e)
 		}
 	}
 	if (has_sni) {
-		pi_printable(e->sni, sizeof e->sni, h->sni, h->sni_n);
+		ref_printable(e->sni, sizeof e->sni, h->sni, h->sni_n);
 		pi_lower(e->sni);
 	}
 	for (size_t i = 0; has_alpn && i < h->nalpn; i++) {
@@ -1787,8 +1812,8 @@ static void expect_hello(const struct hspec *h, struct hexpect *e)
 		if (a && a + 1 < sizeof e->alpn)
 			e->alpn[a++] = ',';
 		if (a + 1 < sizeof e->alpn)
-			pi_printable(e->alpn + a, sizeof e->alpn - a, (const uint8_t *)h->alpn[i],
-			             strlen(h->alpn[i]));
+			ref_printable(e->alpn + a, sizeof e->alpn - a, (const uint8_t *)h->alpn[i],
+			              strlen(h->alpn[i]));
 	}
 	e->max_version = h->version;
 	if (has_v) {
