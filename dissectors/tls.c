@@ -702,24 +702,6 @@ static void key_list16(struct ja3_key *k, struct cur l)
 				p[i] = p[i + 1] = 0x0a;
 }
 
-static uint64_t key_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0x6a61336d656d6full ^ n, w;
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 32;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, p, n);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	}
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdull;
-	return h ^ (h >> 32);
-}
-
 /* The JA3 string of a well-formed hello (salesforce/ja3: version, ciphers,
  * extension types, groups, point formats; GREASE dropped) into
  * ch->ja3_str (its start) and its MD5 into ch->ja3. The lists are the
@@ -774,7 +756,7 @@ static void ja3_make(struct tls_client_hello *ch, const struct ja3_key *k, struc
 	uint64_t h = 0;
 	unsigned s = 0;
 	if (!k->over) {
-		h = key_hash(k->b, k->n);
+		h = pi_hash(k->b, k->n, 0x6a61336d);
 		s = (unsigned)(h & (JA3_SETS - 1));
 		set = ja3_memo[s];
 		for (unsigned w = 0; w < JA3_WAYS; w++) {

@@ -495,16 +495,6 @@ static void tx_clear(struct dns_tracker *t)
 
 /* ------------------------------------------------------------ address map */
 
-static inline uint64_t amap_mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	k ^= k >> 33;
-	return k;
-}
-
 static inline uint64_t amap_word(const uint8_t *p)
 {
 	uint64_t w;
@@ -518,11 +508,11 @@ static inline uint64_t amap_word(const uint8_t *p)
 static inline uint64_t amap_hash(int ver, int any, const uint8_t client[16], const uint8_t server[16])
 {
 	uint64_t h = 0x616d6170u ^ (uint64_t)ver << 8 ^ (uint64_t)any;
-	h = amap_mix(h ^ amap_word(server));
+	h = pi_fmix64(h ^ amap_word(server));
 	if (ver == 6)
-		h = amap_mix(h ^ amap_word(server + 8));
+		h = pi_fmix64(h ^ amap_word(server + 8));
 	if (!any) /* the client as stored: 16 bytes, its family may differ from ver */
-		h = amap_mix(h ^ amap_word(client) ^ (amap_word(client + 8) * 0x9e3779b97f4a7c15ull));
+		h = pi_fmix64(h ^ amap_word(client) ^ (amap_word(client + 8) * 0x9e3779b97f4a7c15ull));
 	return h;
 }
 

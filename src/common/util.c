@@ -216,12 +216,7 @@ static inline uint64_t hash_impl(const void *data, size_t len, uint64_t seed, in
 			k = lower64(k);
 		h ^= mix64(k);
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
+	return pi_fmix64(h);
 }
 
 uint64_t pi_hash(const void *data, size_t len, uint64_t seed)

@@ -28,6 +28,18 @@ void pi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t pi_warn_count(void);
 void pi_set_quiet(int quiet);
 
+/* The 64-bit finaliser of MurmurHash3 (every input bit reaches every
+ * output bit): the last step of pi_hash, and a hash of one word. */
+static inline uint64_t pi_fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return k;
+}
+
 /* 64-bit hash of bytes (8 bytes a step, multiply-rotate, then mixed). */
 uint64_t pi_hash(const void *data, size_t len, uint64_t seed);
 /* pi_hash of the first len bytes of s with ASCII A-Z as a-z, without

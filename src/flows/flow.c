@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/pool.h"
+#include "common/util.h"
 
 #define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
@@ -88,16 +89,6 @@ struct flow_table *flow_table_new(const struct flow_hooks *hooks, void *ctx, str
 	return t;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t load64(const uint8_t *p)
 {
 	uint64_t v;
@@ -149,12 +140,12 @@ static uint64_t key_hash(const struct flow_table *t, int ipver, const uint8_t *a
 	uint64_t px = swap ? pb : pa, py = swap ? pa : pb;
 	uint64_t h = t->seed ^ (px << 48 | py << 32 | (uint64_t)ipver);
 	if (ipver == 6) {
-		h = mix64(h ^ load64(x));
-		h = mix64(h ^ load64(x + 8));
-		h = mix64(h ^ load64(y));
-		h = mix64(h ^ load64(y + 8));
+		h = pi_fmix64(h ^ load64(x));
+		h = pi_fmix64(h ^ load64(x + 8));
+		h = pi_fmix64(h ^ load64(y));
+		h = pi_fmix64(h ^ load64(y + 8));
 	} else {
-		h = mix64(h ^ (load32(x) << 32 | load32(y)));
+		h = pi_fmix64(h ^ (load32(x) << 32 | load32(y)));
 	}
 	return h;
 }
