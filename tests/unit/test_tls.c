@@ -2006,7 +2006,7 @@ static void test_ja3_random(void)
 	                                    '[', '\\', '`', 'a', 'z', '~', 0x7f, 0x80, 0xc3, 0xff };
 	static const uint16_t ext_pool[] = { 0, 10, 11, 16, 43, 23, 35, 13, 51, 45, 5, 18, 65281,
 	                                     0xfe0d, 21, 27 };
-	static const char *const alpns[] = { "h2", "http/1.1", "", "a\\b c", "spdy/3", "xxxxxxxxxxxxxxxxxxxxxxxxxxxx" };
+	static const char *const alpns[] = { "h2", "http/1.1", "", "a\\b c", "spdy/3", "a-long-protocol-name-cut-off" };
 	struct rec *r = rec_new();
 	int bad = 0;
 	lcg_state = 777;
