@@ -54,6 +54,7 @@ struct tomb {
 
 struct flow_table {
 	struct tomb *tombs;       /* TOMB_SLOTS, allocated on first use */
+	uint8_t *tomb_tags;       /* TOMB_SLOTS: tomb_tag() of the slot's tomb, 0 if unused */
 	int tombs_failed;
 	int flushing;             /* flow_flush: no tombs (they are wiped after) */
 	struct flow **buckets;
@@ -395,12 +396,37 @@ static void segment(struct flow_table *t, struct flow *f, int dir, const struct 
 	}
 }
 
+/* A tomb's tag: 8 more bits of its hash, never 0. Every new flow looks for
+ * a tomb; the tags (128 KB) mostly stay in the cache where the tombs (9 MB)
+ * do not, so a slot whose tag differs is passed over without a miss. */
+static uint8_t tomb_tag(uint64_t h)
+{
+	return (uint8_t)((h >> 17) | 1);
+}
+
+static void tombs_free(struct flow_table *t)
+{
+	free(t->tombs);
+	free(t->tomb_tags);
+	t->tombs = NULL;
+	t->tomb_tags = NULL;
+}
+
+/* The tomb is taken (revived, or a new conversation took its place). */
+static void unbury(struct flow_table *t, struct tomb *tb)
+{
+	tb->used = 0;
+	t->tomb_tags[tb - t->tombs] = 0;
+}
+
 static void bury(struct flow_table *t, const struct flow *f)
 {
 	struct tomb *tb;
 	if (!t->tombs && !t->tombs_failed) {
 		t->tombs = calloc(TOMB_SLOTS, sizeof(*t->tombs));
-		if (!t->tombs) {
+		t->tomb_tags = calloc(TOMB_SLOTS, 1);
+		if (!t->tombs || !t->tomb_tags) {
+			tombs_free(t);
 			t->tombs_failed = 1; /* tried once: no retry per flow */
 			if (t->caps)
 				t->caps->alloc_failures++;
@@ -409,6 +435,7 @@ static void bury(struct flow_table *t, const struct flow *f)
 	if (!t->tombs)
 		return;
 	tb = &t->tombs[f->hash & (TOMB_SLOTS - 1)];
+	t->tomb_tags[f->hash & (TOMB_SLOTS - 1)] = tomb_tag(f->hash);
 	tb->used = 1;
 	tb->hash = f->hash;
 	tb->stream = f->stream;
@@ -426,9 +453,12 @@ static void bury(struct flow_table *t, const struct flow *f)
  * packet's direction in it. */
 static struct tomb *exhume(struct flow_table *t, const struct decoded *d, uint64_t h, int *dir)
 {
-	struct tomb *tb = t->tombs ? &t->tombs[h & (TOMB_SLOTS - 1)] : NULL;
+	struct tomb *tb;
 	size_t alen = d->ipver == 6 ? 16 : 4;
-	if (!tb || !tb->used || tb->hash != h || tb->ipver != d->ipver)
+	if (!t->tombs || t->tomb_tags[h & (TOMB_SLOTS - 1)] != tomb_tag(h))
+		return NULL;
+	tb = &t->tombs[h & (TOMB_SLOTS - 1)];
+	if (!tb->used || tb->hash != h || tb->ipver != d->ipver)
 		return NULL;
 	if (tb->port[0] == d->sport && tb->port[1] == d->dport && memcmp(tb->addr[0], d->src, alen) == 0 &&
 	    memcmp(tb->addr[1], d->dst, alen) == 0)
@@ -511,7 +541,7 @@ static struct flow *flow_create(struct flow_table *t, const struct decoded *d, c
 			f->d[i].base_set = tb->base_set[i];
 		}
 		(void)tdir;
-		tb->used = 0;
+		unbury(t, tb);
 	} else {
 		memcpy(f->addr[0], d->src, 16);
 		memcpy(f->addr[1], d->dst, 16);
@@ -566,7 +596,7 @@ void flow_input_tcp(struct flow_table *t, const struct decoded *d, const struct 
 		/* Wireshark starts a new conversation on a SYN with another ISN */
 		if (tb && (d->tcp_flags & (TH_SYN | TH_ACK)) == TH_SYN && tb->base_set[tdir] &&
 		    d->seq != tb->base_seq[tdir]) {
-			tb->used = 0;
+			unbury(t, tb);
 			tb = NULL;
 		}
 		f = flow_create(t, d, pkt, h, tb, tdir);
@@ -658,8 +688,7 @@ void flow_flush(struct flow_table *t)
 	t->next_stream = 0;
 	t->now_ns = 0;
 	/* stream numbers restart per input: forget the tombs (memory returned) */
-	free(t->tombs);
-	t->tombs = NULL;
+	tombs_free(t);
 	t->tombs_failed = 0;
 }
 
@@ -670,7 +699,7 @@ void flow_table_free(struct flow_table *t)
 	flow_flush(t);
 	pi_pool_drain(&t->pool);
 	free(t->buckets);
-	free(t->tombs);
+	tombs_free(t);
 	free(t);
 }
 
