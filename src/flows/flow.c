@@ -35,25 +35,25 @@ struct ooo_seg {
 /* What is left of a finalised flow: enough to give a late packet of the
  * same connection the same stream number, as Wireshark would. Kept in a
  * direct-mapped table (a collision forgets the older one): bounded. The
- * table (9 MB) is allocated when the first flow is finalised; without it
- * (out of memory) a late packet just starts a new stream, counted in
- * caps->alloc_failures. */
+ * table (8 MB, a tomb per cache line) is allocated when the first flow is
+ * finalised; without it (out of memory) a late packet just starts a new
+ * stream, counted in caps->alloc_failures. A slot is in use when its tag
+ * (tomb_tags) is not 0. */
 #define TOMB_SLOTS (1u << 17)
 
 struct tomb {
-	uint64_t hash;
 	uint64_t stream;
 	uint32_t base_seq[2];
-	uint8_t base_set[2];
-	uint8_t used;
-	uint8_t ipver;
-	int client;
 	uint8_t addr[2][16];
 	uint16_t port[2];
-};
+	uint8_t base_set[2];
+	uint8_t ipver;
+	uint8_t client;
+} __attribute__((aligned(64)));
 
 struct flow_table {
-	struct tomb *tombs;       /* TOMB_SLOTS, allocated on first use */
+	struct tomb *tombs;       /* TOMB_SLOTS, allocated on first use (in tombs_mem) */
+	void *tombs_mem;
 	uint8_t *tomb_tags;       /* TOMB_SLOTS: tomb_tag() of the slot's tomb, 0 if unused */
 	int tombs_failed;
 	int flushing;             /* flow_flush: no tombs (they are wiped after) */
@@ -406,8 +406,9 @@ static uint8_t tomb_tag(uint64_t h)
 
 static void tombs_free(struct flow_table *t)
 {
-	free(t->tombs);
+	free(t->tombs_mem);
 	free(t->tomb_tags);
+	t->tombs_mem = NULL;
 	t->tombs = NULL;
 	t->tomb_tags = NULL;
 }
@@ -415,7 +416,6 @@ static void tombs_free(struct flow_table *t)
 /* The tomb is taken (revived, or a new conversation took its place). */
 static void unbury(struct flow_table *t, struct tomb *tb)
 {
-	tb->used = 0;
 	t->tomb_tags[tb - t->tombs] = 0;
 }
 
@@ -423,8 +423,11 @@ static void bury(struct flow_table *t, const struct flow *f)
 {
 	struct tomb *tb;
 	if (!t->tombs && !t->tombs_failed) {
-		t->tombs = calloc(TOMB_SLOTS, sizeof(*t->tombs));
+		/* calloc's fresh pages, the table put on a line boundary */
+		t->tombs_mem = calloc(1, TOMB_SLOTS * sizeof(*t->tombs) + 64);
 		t->tomb_tags = calloc(TOMB_SLOTS, 1);
+		if (t->tombs_mem)
+			t->tombs = (struct tomb *)(((uintptr_t)t->tombs_mem + 63) & ~(uintptr_t)63);
 		if (!t->tombs || !t->tomb_tags) {
 			tombs_free(t);
 			t->tombs_failed = 1; /* tried once: no retry per flow */
@@ -436,11 +439,9 @@ static void bury(struct flow_table *t, const struct flow *f)
 		return;
 	tb = &t->tombs[f->hash & (TOMB_SLOTS - 1)];
 	t->tomb_tags[f->hash & (TOMB_SLOTS - 1)] = tomb_tag(f->hash);
-	tb->used = 1;
-	tb->hash = f->hash;
 	tb->stream = f->stream;
 	tb->ipver = f->ipver;
-	tb->client = f->client;
+	tb->client = (uint8_t)f->client;
 	memcpy(tb->addr, f->addr, sizeof(tb->addr));
 	memcpy(tb->port, f->port, sizeof(tb->port));
 	for (int i = 0; i < 2; i++) {
@@ -458,7 +459,7 @@ static struct tomb *exhume(struct flow_table *t, const struct decoded *d, uint64
 	if (!t->tombs || t->tomb_tags[h & (TOMB_SLOTS - 1)] != tomb_tag(h))
 		return NULL;
 	tb = &t->tombs[h & (TOMB_SLOTS - 1)];
-	if (!tb->used || tb->hash != h || tb->ipver != d->ipver)
+	if (tb->ipver != d->ipver) /* the 5-tuple decides (its hash is h) */
 		return NULL;
 	if (tb->port[0] == d->sport && tb->port[1] == d->dport && memcmp(tb->addr[0], d->src, alen) == 0 &&
 	    memcmp(tb->addr[1], d->dst, alen) == 0)
