@@ -605,6 +605,35 @@ static void hook_close(void *ctx, struct flow *f)
 	f->app = NULL;
 }
 
+static void prefetch_lines(const void *p, size_t n)
+{
+	for (size_t o = 0; o < n; o += 64)
+		__builtin_prefetch((const char *)p + o);
+}
+
+/* A flow about to expire (flow.h on_soon): its app state first, then the
+ * lines hook_close reads: all of the connection (copied into the record),
+ * the TLS state's buffer pointers (tls_free) and its certificates. */
+static void hook_soon(void *ctx, struct flow *f, int stage)
+{
+	struct flow_app *a = f->app;
+	(void)ctx;
+	if (!a)
+		return;
+	if (stage == 1) {
+		prefetch_lines(a, sizeof(*a));
+		return;
+	}
+	if (a->conn)
+		prefetch_lines(a->conn, sizeof(*a->conn));
+	if (a->tls) {
+		__builtin_prefetch(&a->tls->d[0]);
+		__builtin_prefetch(&a->tls->d[1]);
+		__builtin_prefetch(&a->tls->certs);
+		__builtin_prefetch(&a->tls->saw_cert);
+	}
+}
+
 /* ---- engine ------------------------------------------------------------ */
 
 /* No open connection started before this: the DNS address map may forget
@@ -618,7 +647,7 @@ static uint64_t engine_horizon(void *ctx)
 struct engine *engine_new(const struct engine_opts *o, const struct conn_sink *sink)
 {
 	struct engine *e = calloc(1, sizeof(*e));
-	struct flow_hooks hooks = { hook_new, hook_packet, hook_data, hook_gap, hook_close };
+	struct flow_hooks hooks = { hook_new, hook_packet, hook_data, hook_gap, hook_close, hook_soon };
 	if (!e)
 		return NULL;
 	pi_pool_init(&e->app_pool, sizeof(struct flow_app), CONN_POOL_MAX);

@@ -644,6 +644,27 @@ void flow_input_tcp(struct flow_table *t, const struct decoded *d, const struct 
 		f->closed = 1;
 }
 
+/* Finalising a flow idle for a while touches its state all over, out of
+ * the cache by then, through pointers (flow, its owner's state, what that
+ * points to): one miss after another. While f is finalised the flows after
+ * it are asked for ahead, each a step further down the chain: the struct
+ * of the third, the owner state of the second (on_soon stage 1), what the
+ * next one's owner state points to (stage 2). */
+static void expire_ahead(struct flow_table *t, struct flow *f)
+{
+	struct flow *n1 = f->next, *n2, *n3;
+	if (!n1)
+		return;
+	n2 = n1->next;
+	t->hooks.on_soon(t->ctx, n1, 2);
+	if (!n2)
+		return;
+	n3 = n2->next;
+	t->hooks.on_soon(t->ctx, n2, 1);
+	if (n3)
+		__builtin_prefetch(n3);
+}
+
 void flow_expire(struct flow_table *t, uint64_t now_ns)
 {
 	while (t->lru_head) {
@@ -651,6 +672,8 @@ void flow_expire(struct flow_table *t, uint64_t now_ns)
 		uint64_t limit = f->closed ? CLOSED_LINGER_NS : PI_FLOW_IDLE_NS;
 		if (f->last_ts + limit > now_ns)
 			break;
+		if (t->hooks.on_soon)
+			expire_ahead(t, f);
 		finalise(t, f);
 	}
 	/* closed flows further down the list: one pass over the oldest few */

@@ -74,6 +74,12 @@ struct flow_hooks {
 	void (*on_gap)(void *ctx, struct flow *f, int dir, uint32_t n);
 	/* the flow is finalised; f is freed after this returns */
 	void (*on_close)(void *ctx, struct flow *f);
+	/* optional (may be NULL): f is next but one (stage 1) or next (stage 2)
+	 * in a run of expiring flows, so its state can be fetched into the
+	 * cache ahead of on_close: at stage 1 f is cached, at stage 2 what
+	 * f->app points to directly was asked for one step before. A hint:
+	 * f may as well not be finalised. */
+	void (*on_soon)(void *ctx, struct flow *f, int stage);
 };
 
 struct flow_table;

@@ -89,7 +89,7 @@ static void pkt(struct flow_table *t, int from_client, uint8_t flags, uint32_t s
 
 int main(void)
 {
-	struct flow_hooks h = { on_new, on_packet, on_data, on_gap, on_close };
+	struct flow_hooks h = { on_new, on_packet, on_data, on_gap, on_close, NULL };
 	struct pi_caps caps;
 	memset(&caps, 0, sizeof(caps));
 	struct flow_table *t = flow_table_new(&h, NULL, &caps);
