@@ -50,7 +50,7 @@
  * frames (they are skipped here, but use up their number).
  */
 #ifndef _GNU_SOURCE
-#define _POSIX_C_SOURCE 200809L /* open O_CLOEXEC, dup, fstat */
+#define _DEFAULT_SOURCE /* open O_CLOEXEC, dup, fstat; madvise, MAP_ANONYMOUS */
 #endif
 #include "capture/capture.h"
 
@@ -58,10 +58,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +158,8 @@ struct cap_reader {
 
 	uint8_t *copy;       /* packet copy, only for blocks bigger than buf */
 	struct prefetch *pf; /* read-ahead thread (files), NULL otherwise */
+	struct mapped *mp;   /* or the file mapped, paged in by a thread (plain files) */
+	const _Atomic int *gone; /* mp: set when mapped pages vanished (SIGBUS); else a 0 */
 	uint8_t *own_buf;    /* the buffer reader_new made (buf moves to chunks) */
 	uint64_t raw_off;    /* with pf: compressed bytes read (progress) */
 
@@ -184,6 +189,7 @@ enum { W_SNAPLEN = 1, W_WIRELEN = 2, W_BLOCK = 4, W_OPTION = 8 };
 
 static uint64_t rb_off(const struct cap_reader *r);
 static int pf_need(struct cap_reader *r, size_t n);
+static int mp_need(struct cap_reader *r, size_t n);
 
 static inline uint64_t rb_off(const struct cap_reader *r)
 {
@@ -203,6 +209,8 @@ static int rb_need(struct cap_reader *r, size_t n)
 		return 1;
 	if (n > RB_CAP)
 		return 0;
+	if (r->mp)
+		return mp_need(r, n);
 	if (r->pf)
 		return pf_need(r, n);
 	if (r->pos) { /* keep the unread tail (less than a record) at the front */
@@ -379,6 +387,260 @@ static int pf_need(struct cap_reader *r, size_t n)
 	return r->len - r->pos >= n;
 }
 
+/* ---- mapped file ------------------------------------------------------- */
+
+/* A plain (not gzip) regular file is mapped instead of read: read() copies
+ * every byte out of the page cache (a tenth of all CPU time on a 1 GB
+ * capture), a mapping shows the page cache itself. A thread of its own maps
+ * the pages in ahead of the parser (MADV_POPULATE_READ, so the parser takes
+ * no page faults) and gives them back behind it (MADV_DONTNEED: the memory
+ * in use stays a few MB whatever the file size). The file is read up to its
+ * size when opened. A file cut short while mapped: paging in fails (the
+ * parser sees a read error), or a page already mapped vanishes and the
+ * parser's read of it raises SIGBUS; the handler maps a page of zeros there
+ * and flags it, and cap_next ends the input with an error. */
+#define MP_WINDOW (1024u * 1024u)   /* paged in per step */
+#define MP_AHEAD  (2u * MP_WINDOW)  /* paged in ahead of the parser, at most */
+#define MP_BEHIND (1u * MP_WINDOW)  /* kept behind it (the current packet) */
+#define MP_GUARDS 8                 /* mappings open at once with a guard */
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22       /* Linux 5.14; older kernels say EINVAL */
+#endif
+
+struct mapped {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t filled, freed;
+	const uint8_t *base;
+	size_t map_size;     /* the file's size when opened */
+	size_t size;         /* what can be read: less if the file was cut (mu) */
+	int fd;              /* the reader's (gz owns it) */
+	int cut;             /* the file was found shorter: its end is an error */
+	size_t ready;        /* [0, ready) is paged in (mu) */
+	size_t want;         /* the parser's offset at its last call (mu) */
+	size_t released;     /* [0, released) given back (the thread's) */
+	int stop, failed;    /* (mu) */
+	int guard;           /* slot in mp_guards */
+};
+
+/* SIGBUS guard: the address ranges of the mappings, for the handler. */
+static struct {
+	_Atomic uintptr_t lo, hi;
+	_Atomic int gone;    /* a page vanished: zeros were put there */
+	_Atomic int used;
+} mp_guards[MP_GUARDS];
+static const _Atomic int mp_not_gone;
+static struct sigaction mp_old_bus;
+static _Atomic int mp_handler_state; /* 0 none, 1 installing, 2 installed */
+static uintptr_t mp_page;
+
+static void mp_on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (si && si->si_code > 0) { /* a fault, not a signal sent */
+		uintptr_t a = (uintptr_t)si->si_addr;
+		for (int i = 0; i < MP_GUARDS; i++) {
+			if (a < atomic_load(&mp_guards[i].lo) || a >= atomic_load(&mp_guards[i].hi))
+				continue;
+			/* the page is gone from the file: zeros in its place, so the
+			 * read that faulted completes; the reader ends at its next look */
+			if (mmap((void *)(a & ~(mp_page - 1)), mp_page, PROT_READ,
+			         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+				atomic_store(&mp_guards[i].gone, 1);
+				return;
+			}
+		}
+	}
+	/* not ours: as if this handler had never been there */
+	sigaction(sig, &mp_old_bus, NULL);
+	if (!si || si->si_code <= 0)
+		raise(sig);
+	/* a fault: returning re-runs the access, which faults again */
+}
+
+/* Install the handler once; 0, or -1 (then files are read, not mapped). */
+static int mp_guard_install(void)
+{
+	int st = 0;
+	if (atomic_compare_exchange_strong(&mp_handler_state, &st, 1)) {
+		struct sigaction sa;
+		long pg = sysconf(_SC_PAGESIZE);
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = mp_on_sigbus;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		mp_page = pg > 0 ? (uintptr_t)pg : 4096u;
+		if (sigaction(SIGBUS, &sa, &mp_old_bus) != 0) {
+			atomic_store(&mp_handler_state, 0);
+			return -1;
+		}
+		atomic_store(&mp_handler_state, 2);
+	}
+	return atomic_load(&mp_handler_state) == 2 ? 0 : -1;
+}
+
+static void *mp_main(void *arg)
+{
+	struct mapped *mp = arg;
+	int tries = 0;
+	pthread_mutex_lock(&mp->mu);
+	while (!mp->stop && mp->ready < mp->size) {
+		size_t from = mp->ready, n, keep;
+		int bad;
+		if (from >= mp->want + MP_AHEAD) {
+			pthread_cond_wait(&mp->freed, &mp->mu);
+			continue;
+		}
+		n = mp->size - from < MP_WINDOW ? mp->size - from : MP_WINDOW;
+		keep = mp->want > MP_BEHIND ? (mp->want - MP_BEHIND) & ~(size_t)(MP_WINDOW - 1) : 0;
+		pthread_mutex_unlock(&mp->mu);
+		/* from is a multiple of the window (after the first): page aligned */
+		bad = madvise((void *)(uintptr_t)(mp->base + (from & ~(mp_page - 1))),
+		              n + (from & (mp_page - 1)), MADV_POPULATE_READ) != 0;
+		if (keep > mp->released) {
+			(void)madvise((void *)(uintptr_t)(mp->base + mp->released), keep - mp->released,
+			              MADV_DONTNEED);
+			mp->released = keep;
+		}
+		pthread_mutex_lock(&mp->mu);
+		if (bad) {
+			/* the file is shorter than when opened: read what is left of
+			 * it (a few tries, it may be cut again meanwhile), then end
+			 * with an error */
+			struct stat st;
+			if (tries++ < 3 && fstat(mp->fd, &st) == 0 && st.st_size >= 0 &&
+			    (uint64_t)st.st_size < mp->size && (uint64_t)st.st_size >= from) {
+				mp->size = (size_t)st.st_size;
+				mp->cut = 1;
+				continue;
+			}
+			mp->failed = 1;
+			break;
+		}
+		mp->ready = from + n;
+		pthread_cond_signal(&mp->filled);
+	}
+	if (mp->cut)
+		mp->failed = 1;
+	mp->stop = 1;
+	pthread_cond_signal(&mp->filled);
+	pthread_mutex_unlock(&mp->mu);
+	return NULL;
+}
+
+static void mp_free(struct mapped *mp)
+{
+	if (!mp)
+		return;
+	if (mp->guard >= 0) {
+		atomic_store(&mp_guards[mp->guard].lo, 0);
+		atomic_store(&mp_guards[mp->guard].hi, 0);
+	}
+	if (mp->base)
+		munmap((void *)(uintptr_t)mp->base, mp->map_size);
+	if (mp->guard >= 0) {
+		atomic_store(&mp_guards[mp->guard].gone, 0);
+		atomic_store(&mp_guards[mp->guard].used, 0);
+	}
+	pthread_mutex_destroy(&mp->mu);
+	pthread_cond_destroy(&mp->filled);
+	pthread_cond_destroy(&mp->freed);
+	free(mp);
+}
+
+/* Map r's file (fd) and go on from where the header left off. Returns 1,
+ * or 0 when it cannot be mapped (the caller reads it instead). */
+static int mp_start(struct cap_reader *r, int fd)
+{
+	struct mapped *mp;
+	uint64_t at = rb_off(r);
+	void *m;
+	int slot = -1;
+
+	if (r->gzipped || r->file_size <= at || r->file_size > SIZE_MAX || mp_guard_install() != 0)
+		return 0;
+	for (int i = 0; i < MP_GUARDS && slot < 0; i++) {
+		int z = 0;
+		if (atomic_compare_exchange_strong(&mp_guards[i].used, &z, 1))
+			slot = i;
+	}
+	if (slot < 0)
+		return 0;
+	mp = calloc(1, sizeof *mp);
+	if (!mp) {
+		atomic_store(&mp_guards[slot].used, 0);
+		return 0;
+	}
+	pthread_mutex_init(&mp->mu, NULL);
+	pthread_cond_init(&mp->filled, NULL);
+	pthread_cond_init(&mp->freed, NULL);
+	mp->guard = slot;
+	mp->fd = fd;
+	mp->size = mp->map_size = (size_t)r->file_size;
+	m = mmap(NULL, mp->size, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		mp_free(mp);
+		return 0;
+	}
+	mp->base = m;
+	atomic_store(&mp_guards[slot].lo, (uintptr_t)m);
+	atomic_store(&mp_guards[slot].hi, (uintptr_t)m + mp->size);
+	/* a kernel without MADV_POPULATE_READ: read the file as before */
+	if (madvise(m, (size_t)mp_page < mp->size ? (size_t)mp_page : mp->size, MADV_POPULATE_READ) != 0) {
+		mp_free(mp);
+		return 0;
+	}
+	mp->ready = mp->want = (size_t)at;
+	if (pthread_create(&mp->th, NULL, mp_main, mp) != 0) {
+		mp_free(mp);
+		return 0;
+	}
+	r->mp = mp;
+	r->gone = &mp_guards[slot].gone;
+	r->buf = (uint8_t *)(uintptr_t)mp->base; /* read only: nothing writes to buf with mp */
+	r->base = 0;
+	r->pos = r->len = (size_t)at;
+	return 1;
+}
+
+static void mp_stop(struct cap_reader *r)
+{
+	struct mapped *mp = r->mp;
+	if (!mp)
+		return;
+	pthread_mutex_lock(&mp->mu);
+	mp->stop = 1;
+	pthread_cond_signal(&mp->freed);
+	pthread_mutex_unlock(&mp->mu);
+	pthread_join(mp->th, NULL);
+	r->buf = r->own_buf;
+	r->pos = r->len = 0;
+	r->mp = NULL;
+	r->gone = &mp_not_gone;
+	mp_free(mp);
+}
+
+/* rb_need over the mapping: wait until n bytes from pos are paged in. */
+static int mp_need(struct cap_reader *r, size_t n)
+{
+	struct mapped *mp = r->mp;
+	size_t end = r->pos + n;
+	pthread_mutex_lock(&mp->mu);
+	mp->want = r->pos;
+	pthread_cond_signal(&mp->freed);
+	while (mp->ready < end && !mp->stop)
+		pthread_cond_wait(&mp->filled, &mp->mu);
+	/* ask again a window on (want moves, the thread keeps ahead) */
+	r->len = mp->ready - r->pos > n + MP_WINDOW ? r->pos + n + MP_WINDOW : mp->ready;
+	if (mp->ready < end) {
+		r->src_eof = 1;
+		r->src_err = mp->failed;
+	}
+	pthread_mutex_unlock(&mp->mu);
+	return r->len - r->pos >= n;
+}
+
 /* Skip n bytes of any size. Returns 1, or 0 when the input ends first. */
 static int rb_skip(struct cap_reader *r, uint64_t n)
 {
@@ -420,6 +682,8 @@ static const char *src_msg(struct cap_reader *r)
 	const char *m;
 	if (!r->gz)
 		return "the stream reported an error";
+	if (r->mp)
+		return "the file was cut short while it was being read";
 	if (r->pf)
 		return r->pf->errmsg[0] ? r->pf->errmsg : "read error";
 	m = gzerror(r->gz, NULL);
@@ -988,16 +1252,30 @@ static CAP_NOINLINE int ng_next(struct cap_reader *r, struct packet *pkt)
 	}
 }
 
+/* A mapped page vanished (mp_on_sigbus): the file was cut while read. */
+static CAP_NOINLINE int mp_gone(struct cap_reader *r)
+{
+	if (r->state == ST_ERROR)
+		return CAP_ERROR;
+	return fail(r, rb_off(r), "the file was cut short while it was being read");
+}
+
 /* Returns CAP_PACKET (*pkt filled, data valid until the next call), CAP_EOF
  * at a clean end, CAP_ERROR on damage (cap_error() says what); after EOF or
  * ERROR the same again. */
+
 int cap_next(struct cap_reader *r, struct packet *pkt)
 {
+	int rc;
 	if (r->pcap_go)
-		return pcap_next(r, pkt);
-	if (r->state == ST_OK)
-		return ng_next(r, pkt);
-	return r->state == ST_EOF ? CAP_EOF : CAP_ERROR;
+		rc = pcap_next(r, pkt);
+	else if (r->state == ST_OK)
+		rc = ng_next(r, pkt);
+	else
+		rc = r->state == ST_EOF ? CAP_EOF : CAP_ERROR;
+	if (atomic_load_explicit(r->gone, memory_order_relaxed))
+		return mp_gone(r);
+	return rc;
 }
 
 /* A reader with its name and buffer, no input yet; NULL (err set) when out
@@ -1020,6 +1298,7 @@ static struct cap_reader *reader_new(const char *shown, char *err, size_t errlen
 	}
 	memcpy(r->name, shown, n + 1);
 	r->own_buf = r->buf;
+	r->gone = &mp_not_gone;
 	return r;
 }
 
@@ -1105,7 +1384,7 @@ struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 	(void)gzbuffer(r->gz, 128u * 1024u);
 	if (open_header(r, shown, err, errlen))
 		goto fail;
-	if (!r->src_eof)
+	if (!r->src_eof && !mp_start(r, fd))
 		pf_start(r); /* the rest is read ahead, on another core */
 	return r;
 fail:
@@ -1192,6 +1471,7 @@ void cap_close(struct cap_reader *r)
 {
 	if (!r)
 		return;
+	mp_stop(r);
 	pf_stop(r);
 	if (r->gz)
 		gzclose(r->gz);

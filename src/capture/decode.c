@@ -601,10 +601,12 @@ int decode_packet(struct decoder *d, const struct packet *pkt, struct decoded *o
 				ver = p[0] >> 4;
 			break;
 		case LT_IPV4:
-			ver = 4;
+			if (n >= 20) /* shorter: not for the fast path */
+				ver = 4;
 			break;
 		case LT_IPV6:
-			ver = 6;
+			if (n >= 20)
+				ver = 6;
 			break;
 		default:
 			break;

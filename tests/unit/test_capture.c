@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -990,6 +991,65 @@ static void test_reader_paths(void)
 	pi_set_quiet(0);
 }
 
+/* A plain file is mapped, not read (capture.c, "mapped file"). Cut short
+ * while it is read, it must end in an error (the pages gone raise SIGBUS,
+ * the handler puts zeros there and the reader stops), never a crash, and no
+ * packet from beyond the cut may be taken for whole. Cuts inside what the
+ * reader's thread has paged in already (the pages vanish: SIGBUS), soon
+ * and a while after the start, and one beyond it (paging in fails). */
+static void test_cut_while_mapped(void)
+{
+	static uint8_t d[1000];
+	pi_set_quiet(1);
+	for (int when = 0; when < 4; when++) {
+		const off_t cut = (when < 3 ? 100 : 1100) * 4096; /* page aligned */
+		struct vec v = { 0 };
+		char path[64], err[256];
+		struct cap_reader *r;
+		struct packet p;
+		uint64_t n = 0, sum = 0;
+		int rc;
+
+		memset(d, 0x5a, sizeof d);
+		pcap_hdr(&v, 0, 0, 65535, LT_ETHERNET);
+		for (uint32_t i = 0; i < 6000; i++) /* 6 MB: past the paged-in window */
+			pcap_rec(&v, 0, 1700000000u + i, i, d, sizeof d, sizeof d);
+		write_tmp(&v, path);
+		r = cap_open(path, err, sizeof err);
+		CHECK(r != NULL);
+		if (!r) {
+			unlink(path);
+			vfree(&v);
+			continue;
+		}
+		CHECK_EQ_INT(cap_next(r, &p), CAP_PACKET);
+		if (when == 1 || when == 2) { /* let the thread page in ahead first */
+			struct timespec ts = { 0, when * 20000000L };
+			nanosleep(&ts, NULL);
+		}
+		CHECK(truncate(path, cut) == 0);
+		while ((rc = cap_next(r, &p)) == CAP_PACKET && n < 7000) {
+			for (uint32_t i = 0; i < p.caplen; i++)
+				sum += p.data[i]; /* reads every byte, as the decoder would */
+			n++;
+		}
+		CHECK_EQ_INT(rc, CAP_ERROR);
+		/* records that start before the cut; the last one is cut itself:
+		 * paged in, it comes with zeros for its end, then the error; not
+		 * paged in yet, the reader reads up to it (as read() would) */
+		if (when < 3)
+			CHECK(n + 1 <= (uint64_t)(cut - 24) / (16 + sizeof d) + 1);
+		else
+			CHECK_EQ_INT(n + 1, (uint64_t)(cut - 24) / (16 + sizeof d));
+		CHECK(strstr(cap_error(r), "cut short") != NULL);
+		(void)sum;
+		cap_close(r);
+		unlink(path);
+		vfree(&v);
+	}
+	pi_set_quiet(0);
+}
+
 /* ---- frame builders for the decoder ---------------------------------------- */
 
 static const uint8_t A4[4] = { 10, 0, 0, 1 }, B4[4] = { 192, 168, 1, 2 };
@@ -1723,13 +1783,13 @@ static int both_ways(struct decoder *df, struct decoder *dg, enum frame_kind k, 
 	pg.caplen = (uint32_t)fg.n;
 	pf.wirelen = pf.caplen + extra;
 	pg.wirelen = pg.caplen + extra;
-	pf.data = ff.p;
-	pg.data = fg.p;
+	pf.data = ff.p ? ff.p : (const uint8_t *)""; /* an empty frame: as a reader gives it */
+	pg.data = fg.p ? fg.p : (const uint8_t *)"";
 	memset(&of, 0xa5, sizeof of);
 	memset(&og, 0x5a, sizeof og);
 	rf = decode_packet(df, &pf, &of);
 	rg = decode_packet(dg, &pg, &og);
-	ok = rf == rg && same_decoded(&of, ff.p + hf, &og, fg.p + hg);
+	ok = rf == rg && same_decoded(&of, pf.data + hf, &og, pg.data + hg);
 	if (!ok && unit_fail < 20)
 		fprintf(stderr, "fast/walk differ: kind %d v%d n %zu extra %u: rc %d/%d proto %u/%u "
 			"paylen %u/%u wire %u/%u l3len %u/%u\n", (int)k, v6 ? 6 : 4, n, extra, rf,
@@ -2117,6 +2177,7 @@ int main(void)
 	test_pcapng_huge_block();
 	test_gzip_many();
 	test_reader_paths();
+	test_cut_while_mapped();
 	test_addr_text();
 
 	memset(&caps, 0, sizeof caps);
