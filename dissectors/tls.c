@@ -28,6 +28,7 @@
  */
 #include "dissectors/tls.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -142,7 +143,7 @@ static int reserve(struct pi_caps *caps, uint8_t **buf, uint32_t *cap, uint32_t 
 		caps->tls_budget_hits++; /* all flows together hold the budget */
 		return -1;
 	}
-	n = realloc(*buf, want);
+	n = *buf ? realloc(*buf, want) : malloc(want); /* malloc: the usual first growth */
 	if (!n) {
 		if (caps)
 			caps->alloc_failures++;
@@ -300,13 +301,20 @@ static void resync(struct tls_dir *d, struct cur *c)
 static void take_header(const struct fx *x, struct cur *c)
 {
 	struct tls_dir *d = x->d;
-	size_t want = 5u - d->hdr_have, n = cur_left(c) < want ? cur_left(c) : want;
-	const uint8_t *p;
 	int rc;
-	if (cur_bytes(c, n, &p) != PI_OK)
-		return;
-	memcpy(d->hdr + d->hdr_have, p, n);
-	d->hdr_have = (uint8_t)(d->hdr_have + n);
+	if (d->hdr_have == 0 && cur_left(c) >= 5) {
+		/* the usual case: a whole header in this chunk */
+		memcpy(d->hdr, c->p, 5);
+		c->p += 5;
+		d->hdr_have = 5;
+	} else {
+		size_t want = 5u - d->hdr_have, n = cur_left(c) < want ? cur_left(c) : want;
+		const uint8_t *p;
+		if (cur_bytes(c, n, &p) != PI_OK)
+			return;
+		memcpy(d->hdr + d->hdr_have, p, n);
+		d->hdr_have = (uint8_t)(d->hdr_have + n);
+	}
 	if (d->seen)
 		return;
 	rc = hdr_check(d->hdr, d->hdr_have, 0);
@@ -628,7 +636,7 @@ static int ext_versions(struct tls_client_hello *ch, struct cur eb)
 struct ja3_key {
 	size_t n;
 	int over;                 /* did not fit: no memo */
-	uint8_t b[JA3_KEY_MAX];
+	uint8_t b[JA3_KEY_MAX + 8]; /* + zero padding for key_hash() */
 };
 
 struct ja3_memo {
@@ -665,41 +673,75 @@ static void key_u16(struct ja3_key *k, uint16_t v)
 	}
 }
 
-/* A list of 16-bit values (even length): its length, then its bytes with
- * GREASE values written 0x0a0a. GREASE is looked for eight bytes at a time:
- * per 16-bit lane, the low nibbles xor 0xa and the two bytes xor each other
- * are or-ed; the lane is zero iff the value is GREASE (both bytes equal,
- * low nibble 0xa: is_grease()), and lanes stay below 0x1000, so the "has a
- * zero lane" idiom is exact. Byte order does not matter (the test is
- * symmetric in the two bytes). */
-static void key_list16(struct ja3_key *k, struct cur l)
+/* GREASE values (is_grease()) of the four 16-bit values in w written
+ * 0x0a0a. Per 16-bit lane, the low nibbles xor 0xa and the two bytes xor
+ * each other are or-ed into z; the lane is zero iff the value is GREASE
+ * (both bytes equal, low nibble 0xa). Lanes of z stay below 0x1000, so
+ * adding 0x7fff sets a lane's top bit iff it is nonzero, with no carry into
+ * the next lane: an exact per-lane test. A GREASE lane (bytes 0xNa 0xNa)
+ * gets its high nibbles cleared. Byte order does not matter (the test is
+ * symmetric in the two bytes of a lane, the mask covers both). */
+static uint64_t grease_word(uint64_t w)
 {
 	const uint64_t lo = 0x00ff00ff00ff00ffull, one16 = 0x0001000100010001ull;
 	const uint64_t hi16 = 0x8000800080008000ull;
+	uint64_t z = ((w ^ (ONES8 * 0x0a)) & (ONES8 * 0x0f)) | ((w ^ (w >> 8)) & lo);
+	uint64_t g = ~(z + 0x7fff * one16) & hi16; /* top bit of each GREASE lane */
+	return w & ~((g >> 15) * 0xf0f0);
+}
+
+/* A list of 16-bit values (even length): its length, then its bytes with
+ * GREASE values written 0x0a0a, eight bytes at a time (grease_word()). The
+ * last word is the list's last eight bytes, overlapping the one before: the
+ * overlap is written again with the same values (each lane's result
+ * depends on that lane only). A list shorter than eight bytes goes value by
+ * value. */
+static void key_list16(struct ja3_key *k, struct cur l)
+{
 	const uint8_t *s = l.p;
 	size_t n = cur_left(&l), i = 0;
-	uint64_t grease = 0;
+	uint64_t w;
 	uint8_t *p;
 	key_u16(k, (uint16_t)n);
 	p = key_room(k, n);
 	if (!p)
 		return;
-	for (; n - i >= 8; i += 8) {
-		uint64_t w, z;
-		memcpy(&w, s + i, 8);
-		memcpy(p + i, &w, 8);
-		z = ((w ^ (ONES8 * 0x0a)) & (ONES8 * 0x0f)) | ((w ^ (w >> 8)) & lo);
-		grease |= (z - one16) & ~z & hi16;
-	}
-	for (; n - i >= 2; i += 2) {
-		p[i] = s[i];
-		p[i + 1] = s[i + 1];
-		grease |= (uint64_t)is_grease((uint16_t)((s[i] << 8) | s[i + 1]));
-	}
-	if (grease)
-		for (i = 0; n - i >= 2; i += 2)
-			if (is_grease((uint16_t)((p[i] << 8) | p[i + 1])))
+	if (n < 8) {
+		for (; n - i >= 2; i += 2) {
+			if (is_grease((uint16_t)((s[i] << 8) | s[i + 1]))) {
 				p[i] = p[i + 1] = 0x0a;
+			} else {
+				p[i] = s[i];
+				p[i + 1] = s[i + 1];
+			}
+		}
+		return;
+	}
+	for (; n - i > 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		w = grease_word(w);
+		memcpy(p + i, &w, 8);
+	}
+	memcpy(&w, s + n - 8, 8); /* n is even: lanes stay aligned */
+	w = grease_word(w);
+	memcpy(p + n - 8, &w, 8);
+}
+
+/* Picks the memo set (and is compared first): any function of the key
+ * would do, the key itself is compared whole. One multiply per eight bytes;
+ * the key is read in whole words, so the bytes after it are zeroed first
+ * (b has 8 bytes of room past JA3_KEY_MAX). */
+static uint64_t key_hash(struct ja3_key *k)
+{
+	const uint64_t m = 0x9e3779b97f4a7c15ull;
+	uint64_t h = (uint64_t)k->n * m, w;
+	memset(k->b + k->n, 0, 8);
+	for (size_t i = 0; i < k->n; i += 8) {
+		memcpy(&w, k->b + i, 8);
+		h = (h ^ w) * m;
+		h = (h << 31) | (h >> 33);
+	}
+	return pi_fmix64(h);
 }
 
 /* The JA3 string of a well-formed hello (salesforce/ja3: version, ciphers,
@@ -748,15 +790,15 @@ static void ja3_build(struct tls_client_hello *ch, struct cur ciphers, struct cu
 	EVP_MD_CTX_free(j.md);
 }
 
-/* ch->ja3 and ch->ja3_str (all zero before) from the memo or ja3_build(). */
-static void ja3_make(struct tls_client_hello *ch, const struct ja3_key *k, struct cur ciphers,
+/* ch->ja3 and ch->ja3_str ("" before) from the memo or ja3_build(). */
+static void ja3_make(struct tls_client_hello *ch, struct ja3_key *k, struct cur ciphers,
                      struct cur exts, struct cur groups, struct cur formats)
 {
 	struct ja3_memo *set = NULL, *e;
 	uint64_t h = 0;
 	unsigned s = 0;
 	if (!k->over) {
-		h = pi_hash(k->b, k->n, 0x6a61336d);
+		h = key_hash(k);
 		s = (unsigned)(h & (JA3_SETS - 1));
 		set = ja3_memo[s];
 		for (unsigned w = 0; w < JA3_WAYS; w++) {
@@ -803,7 +845,8 @@ static int hello_fixed(struct cur m, struct ch_fixed *f)
 }
 
 /* Decode a ClientHello whose fixed part is *f into *ch, which must be all
- * zero. Returns 0 if well formed, 1 if an extension is malformed (fields
+ * zero (or as tls_init() leaves it: the strings "", their tails as they
+ * were). Returns 0 if well formed, 1 if an extension is malformed (fields
  * parsed so far kept; JA3 kept unless the extension list itself, the
  * cipher list, or the groups or point formats vector is broken). */
 static int parse_client_hello(struct tls_client_hello *ch, const struct ch_fixed *f)
@@ -836,13 +879,19 @@ static int parse_client_hello(struct tls_client_hello *ch, const struct ch_fixed
 		tp = key.b + key.n;
 	else
 		key.over = 1;
-	while (cur_left(&exts)) {
+	while (exts.p != exts.end) {
+		/* type(2) length(2) body: as cur_u16() and cur_vec16(), read
+		 * directly (one bounds check each) */
+		size_t left = cur_left(&exts), elen;
 		uint16_t et;
 		struct cur eb;
-		if (cur_u16(&exts, &et) != PI_OK || cur_vec16(&exts, &eb) != PI_OK) {
+		if (left < 4 || (elen = ((size_t)exts.p[2] << 8) | exts.p[3]) > left - 4) {
 			bad = ja3_bad = 1;
 			break;
 		}
+		et = (uint16_t)((exts.p[0] << 8) | exts.p[1]);
+		eb = cur_make(exts.p + 4, elen);
+		exts.p += 4 + elen;
 		if (tp) {
 			uint16_t kt = is_grease(et) ? 0x0a0a : et;
 			tp[0] = (uint8_t)(kt >> 8);
@@ -906,9 +955,9 @@ static void client_hello(const struct fx *x, struct cur m)
 		return;
 	}
 	if (!st->saw_ch) {
-		/* The first hello is parsed in place: st->ch is still all zero
-		 * (tls_init() zeroes it; only a hello, which sets saw_ch, writes
-		 * it). */
+		/* The first hello is parsed in place: st->ch is still as
+		 * tls_init() left it (zero, strings ""); only a hello, which
+		 * sets saw_ch, writes it. */
 		if (parse_client_hello(&st->ch, &f)) {
 			/* the anomaly event comes first and sees st->ch as it was */
 			struct tls_client_hello ch = st->ch;
@@ -1438,11 +1487,29 @@ static void finish_record(const struct fx *x, const uint8_t *body, uint32_t blen
 
 /* ---- entry points ---- */
 
+/* tls_init() clears all but three ranges and relies on this order: a field
+ * added between the strings would be left as it was. */
+#define CH_OFF(f) offsetof(struct tls_client_hello, f)
+#define CH_END(f) (CH_OFF(f) + sizeof(((struct tls_client_hello *)0)->f))
+_Static_assert(CH_OFF(alpn) == CH_END(sni) && CH_OFF(ja3) == CH_END(alpn) &&
+               CH_OFF(ja3_str) == CH_END(ja3) && CH_OFF(has_ech) == CH_END(ja3_str),
+               "tls_init: sni, alpn, ja3, ja3_str, has_ech must follow each other");
+
 void tls_init(struct tls_state *st, tls_event_cb cb, void *ctx, struct pi_caps *caps)
 {
+	const size_t ch = offsetof(struct tls_state, ch);
+	uint8_t *b = (uint8_t *)st;
 	if (!st)
 		return;
-	memset(st, 0, sizeof *st);
+	/* All zero but the string buffers sni, alpn and ja3_str of st->ch
+	 * past their first byte (829 of the state's 1208 bytes): each holds ""
+	 * and is only ever written NUL-terminated, and read as a string. */
+	memset(b, 0, ch + offsetof(struct tls_client_hello, sni) + 1);
+	st->ch.alpn[0] = '\0';
+	memset(b + ch + offsetof(struct tls_client_hello, ja3), 0,
+	       offsetof(struct tls_client_hello, ja3_str) + 1 - offsetof(struct tls_client_hello, ja3));
+	memset(b + ch + offsetof(struct tls_client_hello, has_ech), 0,
+	       sizeof *st - ch - offsetof(struct tls_client_hello, has_ech));
 	st->cb = cb;
 	st->cb_ctx = ctx;
 	st->caps = caps;
@@ -1478,11 +1545,21 @@ void tls_feed(struct tls_state *st, int dir, const uint8_t *data, size_t len,
 				resync(d, &c);
 			else
 				take_header(&x, &c);
-			if (d->hdr_have == 5 && !d->not_tls)
-				begin_record(&x);
-			continue;
-		}
-		if (d->rec_left) {
+			if (d->hdr_have < 5 || d->not_tls)
+				continue;
+			begin_record(&x);
+			if (d->hdr_have < 5 || cur_left(&c) < d->rec_left)
+				continue; /* sync lost, or the body goes on past this chunk */
+			/* The whole body is in this chunk: what take_body() returns
+			 * for it (body_have is 0 after begin_record()), without a
+			 * turn of the loop per step. */
+			if (!d->skip_body && d->rec_left) {
+				body = c.p;
+				blen = d->rec_left;
+			}
+			c.p += d->rec_left;
+			d->rec_left = 0;
+		} else if (d->rec_left) {
 			if (!cur_left(&c))
 				break;
 			body = take_body(&x, &c, &blen);

@@ -112,6 +112,8 @@ struct tls_event {
  * chunk in which the offending header byte arrived. Events raised inside
  * tls_gap() carry the frame/ts_ns of the last chunk fed to the state. */
 
+/* The strings hold a NUL-terminated string; bytes past the NUL are not
+ * part of it (tls_init() does not clear them). */
 struct tls_client_hello {
 	uint16_t legacy_version;       /* client_version field */
 	uint16_t max_version;          /* highest of supported_versions, else legacy */
@@ -194,7 +196,9 @@ int tls_probe(const uint8_t *data, size_t len);
 
 #define TLS_MAX_RECORD (16384u + 2048u) /* longest record accepted (RFC 5246 6.2.3) */
 
-/* Zero the state and set the callback (cb may be NULL). Allocates nothing. */
+/* Reset the state and set the callback (cb may be NULL): every field zero,
+ * the strings of ch "" (the bytes after their NUL are left as they were).
+ * Allocates nothing. */
 void tls_init(struct tls_state *st, tls_event_cb cb, void *ctx, struct pi_caps *caps);
 /* Feed in-order bytes of one direction (dir TLS_DIR_C2S or TLS_DIR_S2C; any
  * other value is ignored). Emits events synchronously; the callback must not

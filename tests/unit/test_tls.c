@@ -2071,6 +2071,64 @@ static void test_ja3_random(void)
 	rec_free(r);
 }
 
+/* The memo key writes GREASE values 0x0a0a eight bytes at a time (the last
+ * word overlapping the one before it) and lists under eight bytes value by
+ * value. Lists of every length up to 20 values (0 to 40 bytes: each
+ * boundary of the word loop), with GREASE and values one nibble or one
+ * byte away from GREASE in every place, in the ciphers and the groups:
+ * GREASE first, so a key that took a near value for GREASE would hit the
+ * GREASE hello's memo entry and give a stale JA3. Then random lists of the
+ * same values (neighbouring lanes of every kind). */
+static void test_ja3_grease_lanes(void)
+{
+	static const uint16_t vals[] = { 0x0a0a, 0x1a1a, 0xfafa, 0xaaaa, 0x1a2a, 0x2a1a, 0x0a1a,
+	                                 0x1a0a, 0x0a0b, 0x0b0a, 0x1b1b, 0x0aa0, 0xa0a0, 0x000a,
+	                                 0x0a00, 0x0000, 0xffff, 0xfaf9, 0x8a8a, 0x7a7b, 0x1b1a,
+	                                 0x1a1b, 0x2b2a, 0x3a2a };
+	const size_t nv = sizeof vals / sizeof vals[0];
+	static struct hspec h;
+	struct rec *r = rec_new();
+	int bad = 0;
+	for (int list = 0; list < 2; list++) {
+		for (size_t n = 0; n <= 20; n++) {
+			for (size_t p = 0; p < (n ? n : 1); p++) {
+				for (size_t v = 0; v < nv; v++) {
+					memset(&h, 0, sizeof h);
+					h.version = 0x0303;
+					h.nc = n;
+					h.ng = n;
+					for (size_t i = 0; i < n; i++) {
+						h.ciphers[i] = (uint16_t)(0x1301 + i);
+						h.groups[i] = (uint16_t)(0x0017 + i);
+					}
+					if (n)
+						(list ? h.groups : h.ciphers)[p] = vals[v];
+					h.exts[h.ne++] = 10;
+					h.exts[h.ne++] = 11;
+					if (!hello_matches(r, &h, NULL, bad < 5))
+						bad++;
+				}
+			}
+		}
+	}
+	lcg_state = 4242;
+	for (int it = 0; it < 4000; it++) {
+		memset(&h, 0, sizeof h);
+		h.version = 0x0303;
+		h.nc = lcg() % 21;
+		h.ng = lcg() % 21;
+		for (size_t i = 0; i < h.nc; i++)
+			h.ciphers[i] = lcg() % 4 ? vals[lcg() % nv] : (uint16_t)lcg();
+		for (size_t i = 0; i < h.ng; i++)
+			h.groups[i] = lcg() % 4 ? vals[lcg() % nv] : (uint16_t)lcg();
+		h.exts[h.ne++] = 10;
+		if (!hello_matches(r, &h, NULL, bad < 5))
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	rec_free(r);
+}
+
 static void test_misc(void)
 {
 	struct vec ch = V(t12_ch_hex);
@@ -2119,6 +2177,7 @@ int main(void)
 	test_fuzz();
 	test_ja3_memo();
 	test_ja3_random();
+	test_ja3_grease_lanes();
 	test_misc();
 	UNIT_DONE();
 }
