@@ -29,18 +29,6 @@ void json_begin(struct out_ctx *o)
 	jw_arr_open(&o->jw);
 }
 
-/* "0x%04x" without printf */
-static const char *hex16(char *b, unsigned v)
-{
-	static const char hx[] = "0123456789abcdef";
-	b[0] = '0';
-	b[1] = 'x';
-	for (int i = 0; i < 4; i++)
-		b[2 + i] = hx[(v >> (12 - 4 * i)) & 15];
-	b[6] = '\0';
-	return b;
-}
-
 /* v, or null when v is NULL or empty */
 static void str_or_null(struct jw *w, const char *v)
 {
@@ -53,96 +41,128 @@ static void str_or_null(struct jw *w, const char *v)
 /* k: a string literal (jw_lkey) */
 #define kstr_or_null(w, k, v) (jw_lkey((w), k), str_or_null((w), (v)))
 
+/* In a run (jw.h): v, or null when v is NULL or empty; leaves JW_RUN_MAX. */
+static inline char *p_str_or_null(struct jw *w, char *p, const char *v)
+{
+	if (v && *v)
+		return jw_p_strn(w, p, v, strlen(v));
+	return jw_p_room(w, jw_p_null(p), JW_RUN_MAX);
+}
+
+/* One connection, the hottest part of the document: written as one run
+ * (jw.h) with a room point before each group of fixed-size members. The
+ * bytes are those of the general calls (jw_lkstr & co., test_jw compares
+ * them); the sums in the comments are each group's most, compact (strings
+ * and pretty separators make their own room). */
 void json_conn(struct out_ctx *o, const struct conn_out *x)
 {
 	struct jw *w = &o->jw;
 	const struct conn *c = x->c;
-	char buf[64];
+	char *p;
 
-	jw_obj_open(w);
-	jw_lkuint(w, "input", c->input);
-	jw_lkuint(w, "tcp_stream", c->stream);
-	jw_lkstr(w, "client", x->client);
-	jw_lkstr(w, "server", x->server);
-	kstr_or_null(w, "sni", c->sni);
-	kstr_or_null(w, "name", x->name);
-	jw_lkstr(w, "name_source", x->name_source);
-	jw_lkey(w, "dns_chain");
-	jw_arr_open(w);
+	/* 1 + 8 + 24 + 14 + 24 + 10 */
+	p = jw_run_begin(w, 81);
+	p = jw_p_open(w, p, '{');
+	p = jw_p_lkuint0(w, p, "input", c->input);
+	p = jw_p_lkuint(w, p, "tcp_stream", c->stream);
+	p = jw_p_lkey(w, p, "client");
+	p = jw_p_str(w, p, x->client);
+	p = jw_p_lkey(w, p, "server");
+	p = jw_p_str(w, p, x->server);
+	p = jw_p_lkey(w, p, "sni");
+	p = p_str_or_null(w, p, c->sni);
+	p = jw_p_lkey(w, p, "name");
+	p = p_str_or_null(w, p, x->name);
+	p = jw_p_lkey(w, p, "name_source");
+	p = jw_p_str(w, p, x->name_source);
+	/* 13 + 1 + 1 each, + 1 + 15 */
+	p = jw_p_lkey(w, p, "dns_chain");
+	p = jw_p_open(w, p, '[');
 	for (int i = 0; i < x->nchain; i++)
-		jw_str(w, x->chain[i]);
-	jw_arr_close(w);
-	kstr_or_null(w, "tls_version", out_version_name(c->version));
-	jw_lkey(w, "tls_version_code");
-	if (c->version) {
-		jw_str(w, hex16(buf, c->version));
-	} else {
-		jw_null(w);
+		p = jw_p_str(w, jw_p_elem(w, p), x->chain[i]);
+	p = jw_p_close(w, p, ']');
+	p = jw_p_lkey(w, p, "tls_version");
+	p = p_str_or_null(w, p, out_version_name(c->version));
+	/* 20 + 8 + 11 */
+	p = jw_p_lkey(w, p, "tls_version_code");
+	p = c->version ? jw_p_hex16(p, c->version) : jw_p_null(p);
+	p = jw_p_lkey(w, p, "verdict");
+	p = jw_p_str(w, p, verdict_name(c->verdict));
+	p = jw_p_lkey(w, p, "alert");
+	p = p_str_or_null(w, p, out_alert_name(c));
+	/* 18 (or 14, a string) + 11 */
+	if (!c->has_alert)
+		p = jw_p_lknull(w, p, "alert_from");
+	else if (c->alert_from_server)
+		p = jw_p_str(w, jw_p_lkey(w, p, "alert_from"), "server");
+	else
+		p = jw_p_str(w, jw_p_lkey(w, p, "alert_from"), "client");
+	p = jw_p_lkey(w, p, "frames");
+	p = jw_p_open(w, p, '[');
+	for (int i = 0; i < c->nframes; i++) {
+		p = jw_p_room(w, p, 1 + JW_P_UINT_MAX);
+		p = jw_p_uint(jw_p_elem(w, p), c->frames[i]);
 	}
-	jw_lkstr(w, "verdict", verdict_name(c->verdict));
-	kstr_or_null(w, "alert", out_alert_name(c));
-	jw_lkey(w, "alert_from");
-	if (c->has_alert)
-		jw_str(w, c->alert_from_server ? "server" : "client");
-	else
-		jw_null(w);
-	jw_lkey(w, "frames");
-	jw_arr_open(w);
-	for (int i = 0; i < c->nframes; i++)
-		jw_uint(w, c->frames[i]);
-	jw_arr_close(w);
-	jw_lkey(w, "reaction_ms");
-	if (c->reaction_ms >= 0)
-		jw_double(w, c->reaction_ms, 3);
-	else
-		jw_null(w);
-	kstr_or_null(w, "reason", c->reason);
-	kstr_or_null(w, "app", x->app);
-	kstr_or_null(w, "category", x->category);
-	kstr_or_null(w, "ja3", c->ja3);
-	kstr_or_null(w, "alpn", c->alpn);
-	out_stream_filter(c, buf, sizeof(buf));
-	jw_lkstr(w, "wireshark_filter", buf);
-	jw_lkuint(w, "first_frame", c->first_frame);
+	/* 1 + 15 + 64 + 10 */
+	p = jw_p_room(w, p, 90);
+	p = jw_p_close(w, p, ']');
+	p = jw_p_lkey(w, p, "reaction_ms");
+	p = c->reaction_ms >= 0 ? jw_p_double(p, c->reaction_ms, 3) : jw_p_null(p);
+	p = jw_p_lkey(w, p, "reason");
+	p = p_str_or_null(w, p, c->reason);
+	p = jw_p_lkey(w, p, "app");
+	p = p_str_or_null(w, p, x->app);
+	p = jw_p_lkey(w, p, "category");
+	p = p_str_or_null(w, p, x->category);
+	p = jw_p_lkey(w, p, "ja3");
+	p = p_str_or_null(w, p, c->ja3);
+	p = jw_p_lkey(w, p, "alpn");
+	p = p_str_or_null(w, p, c->alpn);
+	/* out_stream_filter()'s "tcp.stream eq N", without its copies: a literal
+	 * and digits need no escaping, and 14 + 20 bytes always fit its buffer.
+	 * 35 + 24 + 1 + 15 + 24 + 8 */
+	p = jw_p_lkey(w, p, "wireshark_filter");
+	memcpy(p, "\"tcp.stream eq ", 15);
+	p = jw_p_uint(p + 15, c->stream);
+	*p++ = '"';
+	p = jw_p_lkuint(w, p, "first_frame", c->first_frame);
 	/* the raw facts, comparable with tshark's fields */
-	jw_lkey(w, "tls");
-	jw_obj_open(w);
-	jw_lkbool(w, "client_hello", c->saw_ch);
-	jw_lkbool(w, "server_hello", c->saw_sh);
-	jw_lkbool(w, "hello_retry", c->hrr);
-	jw_lkbool(w, "certificate", c->saw_cert);
-	jw_lkuint(w, "cert_count", c->cert_count);
-	jw_lkey(w, "cipher");
-	if (c->saw_sh) {
-		jw_str(w, hex16(buf, c->cipher));
-	} else {
-		jw_null(w);
-	}
-	jw_lkey(w, "alerts");
-	jw_arr_open(w);
+	p = jw_p_lkey(w, p, "tls");
+	p = jw_p_open(w, p, '{');
+	/* 20 + 21 + 20 + 20 + 13 + 24 + 10 + 8 + 10 + 1 (+ 1 a first comma) */
+	p = jw_p_room(w, p, 148);
+	p = jw_p_lkbool0(w, p, "client_hello", c->saw_ch);
+	p = jw_p_lkbool(w, p, "server_hello", c->saw_sh);
+	p = jw_p_lkbool(w, p, "hello_retry", c->hrr);
+	p = jw_p_lkbool(w, p, "certificate", c->saw_cert);
+	p = jw_p_lkuint(w, p, "cert_count", c->cert_count);
+	p = jw_p_lkey(w, p, "cipher");
+	p = c->saw_sh ? jw_p_hex16(p, c->cipher) : jw_p_null(p);
+	p = jw_p_lkey(w, p, "alerts");
+	p = jw_p_open(w, p, '[');
 	{
-		const char *p = c->alerts;
-		while (*p) {
-			const char *q = strchr(p, ',');
-			size_t n = q ? (size_t)(q - p) : strlen(p);
-			jw_strn(w, p, n);
-			p += n + (q ? 1 : 0);
+		const char *a = c->alerts;
+		while (*a) {
+			const char *q = strchr(a, ',');
+			size_t n = q ? (size_t)(q - a) : strlen(a);
+			p = jw_p_strn(w, jw_p_elem(w, p), a, n);
+			a += n + (q ? 1 : 0);
 		}
 	}
-	jw_arr_close(w);
-	jw_lkuint(w, "appdata_c2s", c->appdata_c2s);
-	jw_lkuint(w, "appdata_s2c", c->appdata_s2c);
-	jw_lkbool(w, "client_rst", c->c_rst);
-	jw_lkbool(w, "client_fin", c->c_fin);
-	jw_lkbool(w, "server_rst", c->s_rst);
-	jw_lkbool(w, "server_fin", c->s_fin);
-	jw_lkey(w, "client_rst_after_sh_ms");
-	if (c->rst_after_sh_ms >= 0)
-		jw_double(w, c->rst_after_sh_ms, 3);
-	else
-		jw_null(w);
-	jw_obj_close(w);
-	jw_obj_close(w);
+	/* 1 + 15 + 24 + 15 + 24 + 4 * 19 + 25 + 64 + 2 */
+	p = jw_p_room(w, p, 246);
+	p = jw_p_close(w, p, ']');
+	p = jw_p_lkuint(w, p, "appdata_c2s", c->appdata_c2s);
+	p = jw_p_lkuint(w, p, "appdata_s2c", c->appdata_s2c);
+	p = jw_p_lkbool(w, p, "client_rst", c->c_rst);
+	p = jw_p_lkbool(w, p, "client_fin", c->c_fin);
+	p = jw_p_lkbool(w, p, "server_rst", c->s_rst);
+	p = jw_p_lkbool(w, p, "server_fin", c->s_fin);
+	p = jw_p_lkey(w, p, "client_rst_after_sh_ms");
+	p = c->rst_after_sh_ms >= 0 ? jw_p_double(p, c->rst_after_sh_ms, 3) : jw_p_null(p);
+	p = jw_p_close(w, p, '}');
+	p = jw_p_close(w, p, '}');
+	jw_run_end(w, p);
 }
 
 static void write_inputs(struct jw *w, struct engine *e)

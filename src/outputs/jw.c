@@ -328,17 +328,17 @@ static inline int special(unsigned char c)
 /* Bit i set if byte i of v is special(). */
 static inline unsigned special16(__m128i v)
 {
-	/* signed: the bytes >= 0x80 are negative, below 0x20 too */
-	__m128i lt = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+	/* c + 1 (wrapping), signed, is below 0x21 for c < 0x20, and negative
+	 * or 0 for c >= 0x7f: both ranges in one compare */
+	__m128i lt = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)), _mm_set1_epi8(0x21));
 	__m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
 	__m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lt, del), _mm_or_si128(q, bs)));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(lt, _mm_or_si128(q, bs)));
 }
 
 /* Copies the plain bytes at the start of s[0..n) to d and returns how many
  * there are (d[0..n) is scratch space: bytes after those may be written too). */
-static size_t plain_copy(char *d, const unsigned char *s, size_t n)
+static inline __attribute__((always_inline)) size_t plain_copy(char *d, const unsigned char *s, size_t n)
 {
 	unsigned m;
 	if (n >= 16) {
@@ -408,7 +408,7 @@ static inline uint64_t special8(uint64_t x)
 
 /* Copies the plain bytes at the start of s[0..n) to d and returns how many
  * there are (d[0..n) is scratch space: bytes after those may be written too). */
-static size_t plain_copy(char *d, const unsigned char *s, size_t n)
+static inline __attribute__((always_inline)) size_t plain_copy(char *d, const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 	uint64_t x;
@@ -600,101 +600,113 @@ void jw_str(struct jw *w, const char *s)
 	strn_(w, s, strlen(s));
 }
 
-/* Decimal digits of v (neg: after a '-') at p, without printf; the end.
- * Writes 24 bytes at p (those after the number are scratch). */
-static char *put_u64(char *p, uint64_t v, int neg)
+static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                        "8081828384858687888990919293949596979899";
+
+/* Decimal digits of v at p, without printf; the end. */
+char *jw_put_u64(char *p, uint64_t v)
 {
-	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	                         "8081828384858687888990919293949596979899";
-	char b[48], *s = b + 24; /* the number ends at b + 24: 21 bytes at most */
-	memset(b + 24, 0, 24);
+	static const uint64_t p10[20] = { 1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+	                                  10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+	                                  100000000000ull, 1000000000000ull, 10000000000000ull,
+	                                  100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	                                  100000000000000000ull, 1000000000000000000ull,
+	                                  10000000000000000000ull };
+	/* digits: about bits * log10(2) (1233 / 4096, at most 19), one more
+	 * when v reaches the next power of ten; v | 1 has as many digits as v
+	 * and one at least (test_jw checks every boundary) */
+	unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+	unsigned t = (bits * 1233) >> 12;
+	char *e = p + t + ((v | 1) >= p10[t]), *q = e;
 	while (v >= 100) {
-		s -= 2;
-		memcpy(s, d2 + 2 * (v % 100), 2);
-		v /= 100;
+		uint64_t h = v / 100;
+		q -= 2;
+		memcpy(q, d2 + 2 * (v - 100 * h), 2);
+		v = h;
 	}
-	if (v >= 10) {
-		s -= 2;
-		memcpy(s, d2 + 2 * v, 2);
-	} else {
-		*--s = (char)('0' + v);
-	}
-	if (neg)
-		*--s = '-';
-	memcpy(p, s, 24);
-	return p + (b + 24 - s);
+	if (v >= 10)
+		memcpy(q - 2, d2 + 2 * v, 2);
+	else
+		q[-1] = (char)('0' + v);
+	return e;
+}
+
+/* v (neg: after a '-') at p; the end. */
+static char *put_i(char *p, uint64_t v, int neg)
+{
+	*p = '-';
+	return jw_put_u64(p + neg, v);
 }
 
 void jw_int(struct jw *w, int64_t v)
 {
 	char *p0 = room(w, PRE_MAX + 24);
-	commit(w, p0, put_u64(pre(w, p0), v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0));
+	commit(w, p0, put_i(pre(w, p0), v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0));
 	done(w);
 }
 
 void jw_uint(struct jw *w, uint64_t v)
 {
 	char *p0 = room(w, PRE_MAX + 24);
-	commit(w, p0, put_u64(pre(w, p0), v, 0));
+	commit(w, p0, jw_put_u64(pre(w, p0), v));
 	done(w);
 }
 
-/* v with `decimals` digits after the point, written at the end of b; its
- * length, or 0 when printf must decide (the rounding is too close to call,
- * or the number is large). printf's own is exact, half to even. */
-static size_t fixed(char *b, size_t bl, double v, int decimals)
+/* v with `decimals` digits after the point at p, as printf's "%.*f"; the
+ * end, or NULL when printf must decide (the rounding is too close to call,
+ * or the number is large). printf's own is exact, half to even. Writes 18
+ * bytes at most. */
+static char *fixed(char *p, double v, int decimals)
 {
-	static const double p10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
-	double sc, fl, fr;
-	uint64_t u, ip, fp, div;
-	size_t i = bl;
-	if (decimals < 0 || decimals > 6 || !(fabs(v) < 1e9) || bl < 32)
-		return 0;
-	sc = fabs(v) * p10[decimals];
-	fl = floor(sc);
-	fr = sc - fl;
+	static const uint64_t p10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000 };
+	double sc, fr;
+	uint64_t u, fp;
+	if (decimals < 0 || decimals > 6 || !(fabs(v) < 1e9))
+		return NULL;
+	sc = fabs(v) * (double)p10[decimals];
+	/* 0 <= sc < 1e15 < 2^53: the conversion truncates, which is floor(),
+	 * and u is exact as a double */
+	u = (uint64_t)sc;
+	fr = sc - (double)u;
 	if (fabs(fr - 0.5) < 1e-6)
-		return 0;
-	u = (uint64_t)fl + (fr > 0.5);
-	div = (uint64_t)p10[decimals];
-	ip = u / div;
-	fp = u % div;
-	for (int d = 0; d < decimals; d++) {
-		b[--i] = (char)('0' + fp % 10);
-		fp /= 10;
-	}
-	if (decimals)
-		b[--i] = '.';
-	do {
-		b[--i] = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
+		return NULL;
+	u += fr > 0.5;
 	if (signbit(v))
-		b[--i] = '-';
-	return bl - i;
+		*p++ = '-';
+	p = jw_p_uint(p, u / p10[decimals]);
+	if (decimals) {
+		fp = u % p10[decimals];
+		*p = '.';
+		for (int d = decimals; d > 0; d--) {
+			p[d] = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		p += decimals + 1;
+	}
+	return p;
+}
+
+char *jw_p_double(char *p, double v, int decimals)
+{
+	char b[JW_P_DOUBLE_MAX], *e;
+	int k;
+	size_t n;
+	if (!isfinite(v))
+		return jw_p_null(p);
+	if ((e = fixed(p, v, decimals)) != NULL)
+		return e;
+	/* what does not fit in b is cut: the number stays a number */
+	k = snprintf(b, sizeof(b), "%.*f", decimals, v);
+	n = k > 0 ? ((size_t)k < sizeof(b) ? (size_t)k : sizeof(b) - 1) : 0;
+	memcpy(p, b, n);
+	return p + n;
 }
 
 void jw_double(struct jw *w, double v, int decimals)
 {
-	char b[64];
-	const char *t = NULL;
-	size_t n = 0;
-	char *p0, *p;
-	if (!isfinite(v)) {
-		t = "null";
-		n = 4;
-	} else if ((n = fixed(b, sizeof(b), v, decimals)) > 0) {
-		t = b + sizeof(b) - n;
-	} else {
-		int k = snprintf(b, sizeof(b), "%.*f", decimals, v);
-		t = b;
-		n = k > 0 ? ((size_t)k < sizeof(b) ? (size_t)k : sizeof(b) - 1) : 0;
-	}
-	p0 = room(w, PRE_MAX + sizeof(b));
-	p = pre(w, p0);
-	memcpy(p, t, n);
-	commit(w, p0, p + n);
+	char *p0 = room(w, PRE_MAX + JW_P_DOUBLE_MAX);
+	commit(w, p0, jw_p_double(pre(w, p0), v, decimals));
 	done(w);
 }
 
@@ -726,4 +738,120 @@ void jw_raw(struct jw *w, const char *json)
 	commit(w, p0, pre(w, p0));
 	put(w, json, strlen(json));
 	done(w);
+}
+
+/* --- runs (jw.h) ------------------------------------------------------------ */
+
+_Static_assert(PRE_MAX + JW_RUN_MAX <= JW_SBUF_SIZE, "a run fits the unbuffered writer's buffer");
+
+char *jw_run_begin(struct jw *w, size_t n)
+{
+	return pre(w, room(w, PRE_MAX + n));
+}
+
+void jw_run_end(struct jw *w, char *p)
+{
+	w->blen = (size_t)(p - base(w));
+	done(w);
+}
+
+char *jw_p_room_slow(struct jw *w, char *p, size_t n)
+{
+	w->blen = (size_t)(p - base(w));
+	return room(w, n);
+}
+
+/* The general writer did the rest: room for the run to go on. */
+static char *resume(struct jw *w)
+{
+	return room(w, JW_RUN_MAX);
+}
+
+char *jw_p_key_pretty(struct jw *w, char *p, const char *q, size_t n)
+{
+	w->blen = (size_t)(p - base(w));
+	/* the comma is pre()'s (first[] says the same as the literal) */
+	if (*q == ',') {
+		q++;
+		n--;
+	}
+	jw_qkey_slow(w, q, n);
+	w->after_key = 0; /* the run writes the value itself */
+	return resume(w);
+}
+
+char *jw_p_elem_pretty(struct jw *w, char *p)
+{
+	char *p0;
+	w->blen = (size_t)(p - base(w));
+	p0 = room(w, PRE_MAX);
+	commit(w, p0, pre(w, p0));
+	return resume(w);
+}
+
+char *jw_p_close_pretty(struct jw *w, char *p, char c)
+{
+	w->blen = (size_t)(p - base(w));
+	close_(w, c);
+	return resume(w);
+}
+
+/* The rest of a string body from s[0] on, s[0] special(), at d with room
+ * for 6 bytes for each of the n: its end. */
+static char *escape_to(char *d, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	while (n) {
+		size_t k = utf8_len(s, n), r;
+		if (k > 1) {
+			memcpy(d, s, k);
+			d += k;
+			s += k;
+			n -= k;
+		} else {
+			unsigned char c = s[0];
+			if (k == 1 && (c == '"' || c == '\\')) {
+				d[0] = '\\';
+				d[1] = (char)c;
+				d += 2;
+			} else {
+				memcpy(d, "\\u00", 4);
+				d[4] = hex[c >> 4];
+				d[5] = hex[c & 15];
+				d += 6;
+			}
+			s++;
+			n--;
+		}
+		r = plain_copy(d, s, n);
+		d += r;
+		s += r;
+		n -= r;
+	}
+	return d;
+}
+
+/* jw_p_strn's case that does not fit: in pieces, through the general
+ * writer (kept out of the fast path, which then needs fewer registers). */
+__attribute__((noinline)) static char *strn_pieces(struct jw *w, char *p, const char *s, size_t n)
+{
+	w->blen = (size_t)(p - base(w));
+	put(w, "\"", 1);
+	put_escaped(w, (const unsigned char *)s, n);
+	put(w, "\"", 1);
+	return resume(w);
+}
+
+char *jw_p_strn(struct jw *w, char *p, const char *s, size_t n)
+{
+	size_t r;
+	/* it fits escaped at worst (6 bytes a byte), and JW_RUN_MAX after */
+	if (w->buf && n <= JW_BUF_SIZE && (size_t)(w->buf + JW_BUF_SIZE - p) >= 6 * n + 2 + JW_RUN_MAX) {
+		*p++ = '"';
+		r = plain_copy(p, (const unsigned char *)s, n);
+		p = r == n ? p + n : escape_to(p + r, (const unsigned char *)s + r, n - r);
+		*p = '"';
+		return p + 1;
+	}
+	return strn_pieces(w, p, s, n);
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/tls.h"
 #include "outputs/jw.h"
+#include "outputs/output.h"
 #include "unit.h"
 
 static char *render(void (*fn)(struct jw *))
@@ -151,7 +153,7 @@ static char *ref_string(const unsigned char *s, size_t n, size_t *outlen)
 	return o;
 }
 
-struct cap {
+struct tcap {
 	char *buf;
 	size_t len;
 	FILE *f;
@@ -159,7 +161,7 @@ struct cap {
 	int buffered;
 };
 
-static struct jw *cap_open(struct cap *c, int buffered, int pretty)
+static struct jw *tcap_open(struct tcap *c, int buffered, int pretty)
 {
 	c->buf = NULL;
 	c->len = 0;
@@ -172,7 +174,7 @@ static struct jw *cap_open(struct cap *c, int buffered, int pretty)
 	return &c->w;
 }
 
-static char *cap_close(struct cap *c, size_t *len)
+static char *tcap_close(struct tcap *c, size_t *len)
 {
 	if (c->buffered)
 		jw_release(&c->w);
@@ -187,8 +189,8 @@ static int bad_strings;
  * output (to move it across the buffer's end), and as a key. */
 static void check_string(const unsigned char *s, size_t n, int buffered, size_t pad)
 {
-	struct cap c;
-	struct jw *w = cap_open(&c, buffered, 0);
+	struct tcap c;
+	struct jw *w = tcap_open(&c, buffered, 0);
 	size_t wl, gl, off = 0;
 	char *want = ref_string(s, n, &wl), *got;
 	if (pad) {
@@ -200,17 +202,38 @@ static void check_string(const unsigned char *s, size_t n, int buffered, size_t 
 		off = pad;
 	}
 	jw_strn(w, (const char *)s, n);
-	got = cap_close(&c, &gl);
+	got = tcap_close(&c, &gl);
 	if (gl != off + wl || memcmp(got + off, want, wl) != 0) {
 		if (bad_strings++ < 5)
 			fprintf(stderr, "jw_strn(%zu bytes, first %02x, buffered %d, pad %zu): got %zu bytes, want %zu\n",
 			        n, n ? s[0] : 0, buffered, pad, gl - off, wl);
 	}
 	free(got);
+	/* in a run (jw_p_strn), after the same padding */
+	w = tcap_open(&c, buffered, 0);
+	if (pad) {
+		char *filler = malloc(pad + 1);
+		memset(filler, 'f', pad);
+		filler[pad] = '\0';
+		jw_raw(w, filler);
+		free(filler);
+	}
+	{
+		char *p = jw_run_begin(w, 0);
+		p = jw_p_strn(w, p, (const char *)s, n);
+		jw_run_end(w, p);
+	}
+	got = tcap_close(&c, &gl);
+	if (gl != off + wl || memcmp(got + off, want, wl) != 0) {
+		if (bad_strings++ < 5)
+			fprintf(stderr, "jw_p_strn(%zu bytes, first %02x, buffered %d, pad %zu): got %zu bytes, want %zu\n",
+			        n, n ? s[0] : 0, buffered, pad, gl - off, wl);
+	}
+	free(got);
 	/* as a key: "escaped": */
-	w = cap_open(&c, buffered, 0);
+	w = tcap_open(&c, buffered, 0);
 	jw_keyn(w, (const char *)s, n);
-	got = cap_close(&c, &gl);
+	got = tcap_close(&c, &gl);
 	if (gl != wl + 1 || memcmp(got, want, wl) != 0 || got[wl] != ':') {
 		if (bad_strings++ < 5)
 			fprintf(stderr, "jw_keyn(%zu bytes, first %02x, buffered %d)\n", n, n ? s[0] : 0, buffered);
@@ -221,10 +244,10 @@ static void check_string(const unsigned char *s, size_t n, int buffered, size_t 
 
 static char *strn_out(const char *s, size_t n)
 {
-	struct cap c;
+	struct tcap c;
 	size_t l;
-	jw_strn(cap_open(&c, 0, 0), s, n);
-	return cap_close(&c, &l);
+	jw_strn(tcap_open(&c, 0, 0), s, n);
+	return tcap_close(&c, &l);
 }
 
 #define CHECK_STRN(lit, want) do { \
@@ -310,6 +333,25 @@ static void hostile_strings(void)
 		}
 		check_string(b, n, i & 1, 0);
 	}
+	/* every length 0..70 at every alignment (the vector loads and their
+	 * overlapping tails), random bytes of those that matter, and as much
+	 * room as the fast paths need, or just not */
+	for (size_t n = 0; n <= 70; n++) {
+		for (size_t al = 0; al < 16; al++) {
+			for (int rep = 0; rep < 4; rep++) {
+				for (size_t j = 0; j < n; j++) {
+					x ^= x << 13;
+					x ^= x >> 7;
+					x ^= x << 17;
+					b[al + j] = x % 3 == 0 ? (unsigned char)(x >> 8)
+					          : x % 3 == 1 ? odd[(x >> 8) % sizeof(odd)] : 'a' + (x >> 8) % 26;
+				}
+				if (rep == 0)
+					memset(b + al, 'a', n); /* all plain */
+				check_string(b + al, n, rep & 1, rep == 3 ? JW_BUF_SIZE - 6 * n - JW_RUN_MAX - 2 + 1 - (x % 3) : 0);
+			}
+		}
+	}
 	/* long strings, larger than the buffer (JW_BUF_SIZE) and starting
 	 * just before its end: plain, hostile (6 bytes out for each byte in),
 	 * and mixed */
@@ -386,9 +428,9 @@ static void literal_keys(void)
 	for (int lit = 0; lit < 2; lit++)
 		for (int buffered = 0; buffered < 2; buffered++)
 			for (int pretty = 0; pretty < 2; pretty++) {
-				struct cap c;
-				doc_keys(cap_open(&c, buffered, pretty), lit, n);
-				out[lit][buffered][pretty] = cap_close(&c, &len[lit][buffered][pretty]);
+				struct tcap c;
+				doc_keys(tcap_open(&c, buffered, pretty), lit, n);
+				out[lit][buffered][pretty] = tcap_close(&c, &len[lit][buffered][pretty]);
 			}
 	CHECK(el > 2 * JW_BUF_SIZE);
 	for (int lit = 0; lit < 2; lit++)
@@ -413,6 +455,396 @@ static void literal_keys(void)
 	free(expect);
 }
 
+/* --- numbers ------------------------------------------------------------------ */
+
+static char *render_num(uint64_t v, int64_t iv, int sig)
+{
+	struct tcap c;
+	size_t l;
+	struct jw *w = tcap_open(&c, 1, 0);
+	if (sig)
+		jw_int(w, iv);
+	else
+		jw_uint(w, v);
+	return tcap_close(&c, &l);
+}
+
+/* Integers against printf at every digit-count boundary (10^k - 1, 10^k,
+ * 2^k - 1, 2^k) and the extremes; doubles that printf would not write as
+ * a number (null), or wider than 63 bytes (cut there). */
+static void numbers(void)
+{
+	uint64_t p = 1;
+	int bad = 0;
+	for (int k = 0; k < 64; k++) {
+		uint64_t vs[6] = { p - 1, p, p + 1, (1ull << k) - 1, 1ull << k, (1ull << k) + 1 };
+		for (int i = 0; i < 6; i++) {
+			char want[32], *got;
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)vs[i]);
+			got = render_num(vs[i], 0, 0);
+			bad += strcmp(got, want) != 0;
+			free(got);
+			snprintf(want, sizeof(want), "%lld", (long long)vs[i]);
+			got = render_num(0, (int64_t)vs[i], 1);
+			bad += strcmp(got, want) != 0;
+			free(got);
+		}
+		if (k < 20)
+			p *= 10;
+	}
+	{
+		char *got = render_num(UINT64_MAX, 0, 0);
+		CHECK_EQ_STR(got, "18446744073709551615");
+		free(got);
+		got = render_num(0, INT64_MIN, 1);
+		CHECK_EQ_STR(got, "-9223372036854775808");
+		free(got);
+	}
+	CHECK(bad == 0);
+	{
+		static const double odd[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, 1e62, 1e9, -1e9, 999999999.99949 };
+		for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+			struct tcap c;
+			size_t l;
+			char want[400], *got;
+			jw_double(tcap_open(&c, 1, 0), odd[i], 3);
+			got = tcap_close(&c, &l);
+			if (!isfinite(odd[i]))
+				strcpy(want, "null");
+			else
+				snprintf(want, 64, "%.3f", odd[i]);
+			CHECK_EQ_STR(got, want);
+			free(got);
+		}
+	}
+}
+
+/* --- json_conn: the run against the general calls ----------------------------- */
+
+/* json_conn as it was written with the general calls (one call a value):
+ * the run in json.c must write the same bytes. */
+static void ref_str_or_null(struct jw *w, const char *v)
+{
+	if (v && *v)
+		jw_str(w, v);
+	else
+		jw_null(w);
+}
+
+#define ref_kstr_or_null(w, k, v) (jw_lkey((w), k), ref_str_or_null((w), (v)))
+
+static void ref_conn(struct jw *w, const struct conn_out *x)
+{
+	const struct conn *c = x->c;
+	char buf[64];
+
+	jw_obj_open(w);
+	jw_lkuint(w, "input", c->input);
+	jw_lkuint(w, "tcp_stream", c->stream);
+	jw_lkstr(w, "client", x->client);
+	jw_lkstr(w, "server", x->server);
+	ref_kstr_or_null(w, "sni", c->sni);
+	ref_kstr_or_null(w, "name", x->name);
+	jw_lkstr(w, "name_source", x->name_source);
+	jw_lkey(w, "dns_chain");
+	jw_arr_open(w);
+	for (int i = 0; i < x->nchain; i++)
+		jw_str(w, x->chain[i]);
+	jw_arr_close(w);
+	ref_kstr_or_null(w, "tls_version", out_version_name(c->version));
+	jw_lkey(w, "tls_version_code");
+	if (c->version) {
+		snprintf(buf, sizeof(buf), "0x%04x", c->version);
+		jw_str(w, buf);
+	} else {
+		jw_null(w);
+	}
+	jw_lkstr(w, "verdict", verdict_name(c->verdict));
+	ref_kstr_or_null(w, "alert", out_alert_name(c));
+	jw_lkey(w, "alert_from");
+	if (c->has_alert)
+		jw_str(w, c->alert_from_server ? "server" : "client");
+	else
+		jw_null(w);
+	jw_lkey(w, "frames");
+	jw_arr_open(w);
+	for (int i = 0; i < c->nframes; i++)
+		jw_uint(w, c->frames[i]);
+	jw_arr_close(w);
+	jw_lkey(w, "reaction_ms");
+	if (c->reaction_ms >= 0)
+		jw_double(w, c->reaction_ms, 3);
+	else
+		jw_null(w);
+	ref_kstr_or_null(w, "reason", c->reason);
+	ref_kstr_or_null(w, "app", x->app);
+	ref_kstr_or_null(w, "category", x->category);
+	ref_kstr_or_null(w, "ja3", c->ja3);
+	ref_kstr_or_null(w, "alpn", c->alpn);
+	out_stream_filter(c, buf, sizeof(buf));
+	jw_lkstr(w, "wireshark_filter", buf);
+	jw_lkuint(w, "first_frame", c->first_frame);
+	jw_lkey(w, "tls");
+	jw_obj_open(w);
+	jw_lkbool(w, "client_hello", c->saw_ch);
+	jw_lkbool(w, "server_hello", c->saw_sh);
+	jw_lkbool(w, "hello_retry", c->hrr);
+	jw_lkbool(w, "certificate", c->saw_cert);
+	jw_lkuint(w, "cert_count", c->cert_count);
+	jw_lkey(w, "cipher");
+	if (c->saw_sh) {
+		snprintf(buf, sizeof(buf), "0x%04x", c->cipher);
+		jw_str(w, buf);
+	} else {
+		jw_null(w);
+	}
+	jw_lkey(w, "alerts");
+	jw_arr_open(w);
+	{
+		const char *p = c->alerts;
+		while (*p) {
+			const char *q = strchr(p, ',');
+			size_t n = q ? (size_t)(q - p) : strlen(p);
+			jw_strn(w, p, n);
+			p += n + (q ? 1 : 0);
+		}
+	}
+	jw_arr_close(w);
+	jw_lkuint(w, "appdata_c2s", c->appdata_c2s);
+	jw_lkuint(w, "appdata_s2c", c->appdata_s2c);
+	jw_lkbool(w, "client_rst", c->c_rst);
+	jw_lkbool(w, "client_fin", c->c_fin);
+	jw_lkbool(w, "server_rst", c->s_rst);
+	jw_lkbool(w, "server_fin", c->s_fin);
+	jw_lkey(w, "client_rst_after_sh_ms");
+	if (c->rst_after_sh_ms >= 0)
+		jw_double(w, c->rst_after_sh_ms, 3);
+	else
+		jw_null(w);
+	jw_obj_close(w);
+	jw_obj_close(w);
+}
+
+static uint64_t rnd_x = 0x2545f4914f6cdd1dull;
+
+static uint64_t rnd(void)
+{
+	rnd_x ^= rnd_x << 13;
+	rnd_x ^= rnd_x >> 7;
+	rnd_x ^= rnd_x << 17;
+	return rnd_x;
+}
+
+/* A NUL-terminated string of n bytes (no NUL inside): plain, hostile, or
+ * hostile at most (every byte escaped to 6). */
+static void rnd_text(char *d, size_t n, int kind)
+{
+	static const unsigned char odd[] = { 0x01, 0x0a, 0x1f, '"', '\\', 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed,
+	                                     0xf0, 0xf4, 0xff };
+	for (size_t i = 0; i < n; i++) {
+		uint64_t r = rnd();
+		unsigned char ch = kind == 0   ? (unsigned char)('a' + r % 26)
+		                 : kind == 2   ? (unsigned char)(1 + r % 31)
+		                 : r % 3 == 0  ? (unsigned char)(1 + (r >> 8) % 255)
+		                 : r % 3 == 1  ? odd[(r >> 8) % sizeof(odd)]
+		                               : (unsigned char)('a' + (r >> 8) % 26);
+		d[i] = (char)ch;
+	}
+	d[n] = '\0';
+}
+
+struct tconn {
+	struct conn c;
+	struct conn_out o;
+	char client[80], server[80], name[600], src[16], app[80], cat[80], reason[200];
+	char chain[6][300];
+	const char *chainp[6];
+	char *big; /* a name longer than the buffer, sometimes */
+};
+
+static double rnd_ms(void)
+{
+	static const double v[] = { -1, -0.0, 0, 0.0005, 0.0015, 1.5, 2.675, 999999999.9995, 1e9, 1e300, NAN, INFINITY };
+	uint64_t r = rnd();
+	if (r % 3 == 0)
+		return v[(r >> 8) % (sizeof(v) / sizeof(v[0]))];
+	return (double)((r >> 8) % 10000000) / 1000.0 * (r % 5 == 0 ? 0.001 : 1);
+}
+
+/* A random connection; most: every field at its largest and most hostile. */
+static void rnd_conn(struct tconn *t, int most)
+{
+	struct conn *c = &t->c;
+	int kind = most ? 2 : (int)(rnd() % 3);
+	memset(t, 0, sizeof(*t));
+	c->input = most ? UINT32_MAX : (uint32_t)rnd();
+	c->stream = most ? UINT64_MAX : rnd() >> (rnd() % 64);
+	rnd_text(t->client, most ? 60 : rnd() % 60, kind);
+	rnd_text(t->server, most ? 60 : rnd() % 60, kind);
+	rnd_text(c->sni, most ? sizeof(c->sni) - 1 : rnd() % sizeof(c->sni), kind);
+	rnd_text(t->name, most ? sizeof(t->name) - 1 : rnd() % 100, kind);
+	rnd_text(t->src, rnd() % 8, kind);
+	t->o.nchain = most ? 6 : (int)(rnd() % 7);
+	for (int i = 0; i < t->o.nchain; i++) {
+		rnd_text(t->chain[i], most ? sizeof(t->chain[i]) - 1 : rnd() % 60, kind);
+		t->chainp[i] = rnd() % 9 == 0 && !most ? NULL : t->chain[i];
+	}
+	c->version = most ? 0x7f17 : rnd() % 4 == 0 ? 0 : rnd() % 2 ? (uint16_t)(0x0300 + rnd() % 5) : (uint16_t)rnd();
+	c->verdict = (enum verdict)(rnd() % (V_COUNT + 2));
+	c->has_alert = most || rnd() % 2;
+	c->alert_desc = (uint8_t)rnd();
+	c->alert_from_server = rnd() % 2;
+	c->nframes = most ? CONN_MAX_FRAMES : (uint8_t)(rnd() % (CONN_MAX_FRAMES + 1));
+	for (int i = 0; i < c->nframes; i++)
+		c->frames[i] = most ? UINT64_MAX : rnd() >> (rnd() % 64);
+	c->reaction_ms = most ? 1e300 : rnd_ms();
+	rnd_text(t->reason, most ? sizeof(t->reason) - 1 : rnd() % 60, kind);
+	c->reason = rnd() % 5 == 0 && !most ? NULL : t->reason;
+	rnd_text(t->app, most ? sizeof(t->app) - 1 : rnd() % 20, kind);
+	rnd_text(t->cat, most ? sizeof(t->cat) - 1 : rnd() % 20, kind);
+	rnd_text(c->ja3, most ? sizeof(c->ja3) - 1 : rnd() % 2 ? 32 : 0, kind);
+	rnd_text(c->alpn, most ? sizeof(c->alpn) - 1 : rnd() % 10, kind);
+	c->first_frame = most ? UINT64_MAX : rnd() >> (rnd() % 64);
+	c->saw_ch = !most && rnd() % 2;
+	c->saw_sh = most || rnd() % 2;
+	c->hrr = !most && rnd() % 2;
+	c->saw_cert = !most && rnd() % 2;
+	c->cert_count = most ? UINT32_MAX : (uint32_t)(rnd() % 5);
+	c->cipher = (uint16_t)rnd();
+	/* alerts: pieces between commas, empty ones too */
+	rnd_text(c->alerts, most ? sizeof(c->alerts) - 1 : rnd() % sizeof(c->alerts), kind);
+	for (size_t i = 0; c->alerts[i]; i++)
+		if (rnd() % 6 == 0)
+			c->alerts[i] = ',';
+	c->appdata_c2s = most ? UINT64_MAX : rnd() % 3 ? 0 : rnd();
+	c->appdata_s2c = most ? UINT64_MAX : rnd() % 3 ? 0 : rnd();
+	c->c_rst = !most && rnd() % 2;
+	c->c_fin = !most && rnd() % 2;
+	c->s_rst = !most && rnd() % 2;
+	c->s_fin = !most && rnd() % 2;
+	c->rst_after_sh_ms = most ? -1e300 * -1 : rnd_ms();
+	t->o.c = c;
+	t->o.client = rnd() % 20 == 0 && !most ? NULL : t->client;
+	t->o.server = t->server;
+	t->o.name = rnd() % 5 == 0 && !most ? "" : t->name;
+	t->o.name_source = t->src;
+	t->o.chain = t->chainp;
+	t->o.app = t->app;
+	t->o.category = t->cat;
+}
+
+/* conns[0..n) through json_conn and through ref_conn, as elements of an
+ * array that starts after a string of `fill` bytes; 0 if the same. */
+static int conn_doc(struct tconn *t, int n, int buffered, int pretty, size_t fill, int *where)
+{
+	char *out[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 };
+	for (int run = 0; run < 2; run++) {
+		struct tcap c;
+		struct out_ctx o;
+		struct jw *w;
+		memset(&o, 0, sizeof(o));
+		if (run) {
+			/* json_conn writes o.jw: the same capture, moved there */
+			w = &o.jw;
+			c.buf = NULL;
+			c.len = 0;
+			c.f = open_memstream(&c.buf, &c.len);
+			c.buffered = buffered;
+			if (buffered)
+				jw_init_buffered(w, c.f, pretty);
+			else
+				jw_init(w, c.f, pretty);
+		} else {
+			w = tcap_open(&c, buffered, pretty);
+		}
+		jw_arr_open(w);
+		if (fill) {
+			char *s = malloc(fill + 1);
+			memset(s, 'f', fill);
+			s[fill] = '\0';
+			jw_str(w, s);
+			free(s);
+		}
+		*where = (int)w->blen;
+		for (int i = 0; i < n; i++) {
+			if (run)
+				json_conn(&o, &t[i].o);
+			else
+				ref_conn(w, &t[i].o);
+		}
+		jw_arr_close(w);
+		if (run) {
+			if (buffered)
+				jw_release(w);
+			fclose(c.f);
+			out[1] = c.buf;
+			len[1] = c.len;
+		} else {
+			out[0] = tcap_close(&c, &len[0]);
+		}
+	}
+	{
+		int diff = len[0] != len[1] || memcmp(out[0], out[1], len[0]) != 0;
+		if (diff) {
+			size_t i = 0;
+			while (i < len[0] && i < len[1] && out[0][i] == out[1][i])
+				i++;
+			fprintf(stderr, "json_conn differs at %zu of %zu/%zu: ...%.40s\n", i, len[0], len[1],
+			        out[1] + (i > 20 ? i - 20 : 0));
+		}
+		free(out[0]);
+		free(out[1]);
+		return diff;
+	}
+}
+
+static void conns(void)
+{
+	enum { N = 64 };
+	struct tconn *t = calloc(N, sizeof(*t));
+	int bad = 0, where;
+	/* random connections, compact and pretty, buffered or not */
+	for (int round = 0; round < 40; round++) {
+		for (int i = 0; i < N; i++)
+			rnd_conn(&t[i], i % 16 == 0);
+		bad += conn_doc(t, N, round & 1, (round >> 1) & 1, 0, &where);
+	}
+	/* a name longer than the buffer (the string goes in pieces) */
+	rnd_conn(&t[0], 0);
+	rnd_conn(&t[1], 1);
+	t[0].big = malloc(JW_BUF_SIZE + 1000);
+	rnd_text(t[0].big, JW_BUF_SIZE + 999, 1);
+	t[0].o.name = t[0].big;
+	for (int m = 0; m < 4; m++)
+		bad += conn_doc(t, 2, m & 1, m >> 1, 0, &where);
+	free(t[0].big);
+	/* the largest connection starting at every place near the buffer's end:
+	 * a group that writes more than its room point made room for would
+	 * write past the buffer (ASan) or differ */
+	rnd_conn(&t[0], 1);
+	for (int pretty = 0; pretty < 2; pretty++) {
+		for (size_t k = 0; k < 3000; k++) {
+			/* '[', the quotes, and pretty: a newline and 2 spaces */
+			size_t fill = JW_BUF_SIZE - 1 - 2 - (size_t)pretty * 3 - k;
+			bad += conn_doc(t, 1, 1, pretty, fill, &where);
+			if (where != (int)(JW_BUF_SIZE - k)) {
+				fprintf(stderr, "fill: at %d, not %d\n", where, (int)(JW_BUF_SIZE - k));
+				bad++;
+				break;
+			}
+		}
+	}
+	/* and where the plain calls leave everything: the sample of conns with
+	 * small, every-kind fields, at 0..600 bytes before the end */
+	for (int i = 0; i < 4; i++)
+		rnd_conn(&t[i], 0);
+	for (size_t k = 0; k < 600; k++)
+		bad += conn_doc(t, 4, 1, (int)(k & 1), JW_BUF_SIZE - 1 - 2 - (k & 1) * 3 - k, &where);
+	CHECK(bad == 0);
+	free(t);
+}
+
 int main(void)
 {
 	char *s = render(doc1);
@@ -428,5 +860,7 @@ int main(void)
 	hostile_fixed();
 	hostile_strings();
 	literal_keys();
+	numbers();
+	conns();
 	UNIT_DONE();
 }
