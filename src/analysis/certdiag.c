@@ -256,12 +256,15 @@ struct istat {
 #define DOMSET_SLOTS (CERTDIAG_MAX_DOMAINS * 2)
 
 /* The registrable domain's hash of recent names (libpsl is the cost of a
- * connection otherwise): direct-mapped, exact by name. */
+ * connection otherwise, ~14,000 instructions): two-way set-associative
+ * (least recently used way replaced, so that two busy names of one set do
+ * not evict each other at every connection), exact by name. */
 #define REGDOM_CACHE 1024u
 #define REGDOM_NAME 96u
 
 struct regdom_memo {
 	uint64_t dh;
+	uint64_t used;          /* issuer_stats.memo_tick when last found or filled */
 	char name[REGDOM_NAME]; /* "" = empty slot */
 };
 
@@ -271,6 +274,7 @@ struct issuer_stats {
 	uint64_t *domset;       /* open addressing, 0 = empty */
 	size_t ndomains;
 	struct regdom_memo *memo; /* REGDOM_CACHE, allocated on first use */
+	uint64_t memo_tick;
 };
 
 struct issuer_stats *issuer_stats_new(void)
@@ -354,44 +358,77 @@ static void domset_add(struct issuer_stats *st, uint64_t h)
 	}
 }
 
-/* regdom_hash through the memo. */
-static uint64_t regdom_hash_memo(struct issuer_stats *st, const char *name)
+static uint64_t str_hash(const char *s, uint64_t seed)
+{
+	/* the hash of the lowercase name, cut at 255 bytes */
+	uint64_t h = s ? pi_hash_lower(s, strnlen(s, 255), seed) : pi_hash("", 0, seed);
+	return h ? h : 1;
+}
+
+/* What the issuer statistics count for name: the hash of its registrable
+ * domain, 0 for none (empty, or an address: it is no domain and would
+ * inflate the count). */
+static uint64_t name_domain(const char *name)
+{
+	return is_ip_text(name) ? 0 : regdom_hash(name);
+}
+
+/* name_domain through the memo; ih: any hash of name (it only picks the
+ * set: str_hash, the name's without case, so case variants of a name fall
+ * in one set, two ways). The name is compared in full. */
+static uint64_t name_domain_memo(struct issuer_stats *st, const char *name, uint64_t ih)
 {
 	size_t n = strlen(name);
 	struct regdom_memo *m;
 	if (n == 0 || n >= REGDOM_NAME)
-		return regdom_hash(name);
+		return name_domain(name);
 	if (!st->memo)
 		st->memo = calloc(REGDOM_CACHE, sizeof(*st->memo));
 	if (!st->memo)
-		return regdom_hash(name);
-	m = &st->memo[pi_hash(name, n, 0x72656764) & (REGDOM_CACHE - 1)];
-	if (strcmp(m->name, name) != 0) {
-		m->dh = regdom_hash(name);
-		memcpy(m->name, name, n + 1);
+		return name_domain(name);
+	m = &st->memo[(pi_fmix64(ih) & (REGDOM_CACHE / 2 - 1)) * 2];
+	if (strcmp(m[0].name, name) != 0) {
+		if (strcmp(m[1].name, name) == 0)
+			m++;
+		else {
+			m = !m[0].name[0] ? &m[0] : !m[1].name[0] ? &m[1] : m[0].used <= m[1].used ? &m[0] : &m[1];
+			m->dh = name_domain(name);
+			memcpy(m->name, name, n + 1);
+		}
 	}
+	m->used = ++st->memo_tick;
 	return m->dh;
 }
 
-void issuer_stats_add(struct issuer_stats *st, const struct cert_info *leaf, const char *name)
+static uint64_t spki_hash(const struct cert_info *leaf)
 {
-	uint64_t key, dh, sh;
+	return pi_hash(leaf->spki_sha256, strlen(leaf->spki_sha256), 7);
+}
+
+/* The add of issuer_stats_add with its inputs computed: ikey =
+ * issuer_key(leaf), issuer = leaf->issuer, sh = spki_hash(leaf), dh =
+ * name_domain(name) (not 0). *hint (may be NULL): where the issuer's entry
+ * was last found (index + 1, 0: not known), checked against ikey. Adding
+ * what is already counted changes nothing (sets that only grow). */
+static void istat_add(struct issuer_stats *st, uint64_t ikey, const char *issuer, uint64_t sh, uint64_t dh,
+                      uint32_t *hint)
+{
 	struct istat *s;
-	if (!st || !leaf || !name || is_ip_text(name))
-		return; /* an address is no domain: it would inflate the count */
-	dh = regdom_hash_memo(st, name);
-	if (!dh)
-		return;
 	domset_add(st, dh);
-	key = issuer_key(leaf);
-	s = istat_find(st, key);
-	if (!s) {
-		if (st->n >= CERTDIAG_MAX_ISSUERS)
-			return;
-		s = &st->v[st->n++];
-		memset(s, 0, sizeof(*s));
-		s->key = key;
-		pi_strlcpy(s->label, leaf->issuer, sizeof(s->label));
+	if (hint && *hint && *hint <= st->n && st->v[*hint - 1].key == ikey) {
+		s = &st->v[*hint - 1];
+	} else {
+		s = istat_find(st, ikey);
+		if (!s) {
+			if (st->n >= CERTDIAG_MAX_ISSUERS)
+				return;
+			s = &st->v[st->n++];
+			memset(s, 0, sizeof(*s));
+			s->key = ikey;
+			pi_strlcpy(s->label, issuer, sizeof(s->label));
+		}
+		if (hint)
+			*hint = (uint32_t)(s - st->v) + 1;
 	}
 	for (size_t i = 0; i < s->ndom; i++)
 		if (s->dom[i] == dh)
@@ -399,7 +436,6 @@ void issuer_stats_add(struct issuer_stats *st, const struct cert_info *leaf, con
 	if (s->ndom < CERTDIAG_ISSUER_DOMAINS)
 		s->dom[s->ndom++] = dh;
 spki:
-	sh = pi_hash(leaf->spki_sha256, strlen(leaf->spki_sha256), 7);
 	for (size_t i = 0; i < s->nspki; i++)
 		if (s->spki[i] == sh)
 			return;
@@ -407,6 +443,17 @@ spki:
 		s->spki[s->nspki++] = sh;
 	else
 		s->spki_overflow = 1;
+}
+
+void issuer_stats_add(struct issuer_stats *st, const struct cert_info *leaf, const char *name)
+{
+	uint64_t dh;
+	if (!st || !leaf || !name)
+		return;
+	dh = name_domain_memo(st, name, str_hash(name, 11));
+	if (!dh)
+		return;
+	istat_add(st, issuer_key(leaf), leaf->issuer, spki_hash(leaf), dh, NULL);
 }
 
 size_t issuer_stats_domains(const struct issuer_stats *st, uint64_t ikey)
@@ -482,25 +529,39 @@ enum icpt_how certdiag_is_interception(const struct inspect_cas *cas, const stru
 	return ICPT_NONE;
 }
 
-size_t certdiag_chain_from_der(struct certdiag_chain *ch, const uint8_t *const *der, const size_t *len, size_t n)
+/* certdiag_chain_from_der; with_x509 0: the X509 objects are not kept
+ * (x[] stays NULL). They serve only the --inspection-ca checks, and each
+ * d2i_X509 costs about a million instructions (OpenSSL 3 decodes the public
+ * key through its provider decoders); cert_parse decodes the same bytes
+ * with the same length, so the chain ends at the same certificate. */
+static size_t chain_parse(struct certdiag_chain *ch, const uint8_t *const *der, const size_t *len, size_t n,
+                          int with_x509)
 {
 	memset(ch, 0, sizeof(*ch));
 	for (size_t i = 0; i < n && ch->n < PI_TLS_MAX_CERTS; i++) {
 		const unsigned char *p = der[i];
-		X509 *x;
+		X509 *x = NULL;
 		if (!der[i] || !len[i] || len[i] > (size_t)0x7fffffff)
 			break;
-		x = d2i_X509(NULL, &p, (long)len[i]);
-		ERR_clear_error();
-		if (!x)
-			break;
+		if (with_x509) {
+			x = d2i_X509(NULL, &p, (long)len[i]);
+			ERR_clear_error();
+			if (!x)
+				break;
+		}
 		if (cert_parse(der[i], len[i], &ch->ci[ch->n]) != 0) {
+			ERR_clear_error(); /* its d2i_X509 may leave the reason queued */
 			X509_free(x);
 			break;
 		}
 		ch->x[ch->n++] = x;
 	}
 	return ch->n;
+}
+
+size_t certdiag_chain_from_der(struct certdiag_chain *ch, const uint8_t *const *der, const size_t *len, size_t n)
+{
+	return chain_parse(ch, der, len, n, 1);
 }
 
 size_t certdiag_chain_from_tls(struct certdiag_chain *ch, const struct tls_certs *certs)
@@ -697,8 +758,13 @@ _Static_assert(NRULES <= 64, "rule masks are 64 bits");
 
 static int rule_index(const char *id)
 {
+	/* findings point at the rules' own ids: compare pointers first (the
+	 * ids are distinct strings, so the first match is the same) */
 	for (size_t i = 0; i < NRULES; i++)
-		if (RULES[i]->id == id || strcmp(RULES[i]->id, id) == 0)
+		if (RULES[i]->id == id)
+			return (int)i;
+	for (size_t i = 0; i < NRULES; i++)
+		if (strcmp(RULES[i]->id, id) == 0)
 			return (int)i;
 	return -1;
 }
@@ -1379,6 +1445,7 @@ enum category certdiag_decide(const struct diag_input *in, char *why, size_t wl,
 struct cd_pair {
 	uint64_t client, ja3h;
 	char ja3[33];
+	uint8_t ja3_whole;  /* ja3 is the whole JA3 (not cut): it decides ja3h */
 };
 
 /* A finding of a failing connection's chain, compact: the rule, where, what. */
@@ -1423,14 +1490,20 @@ struct cd_client {
 
 /* Parsed chains, by a hash of their DER: a proxy presents the same forged
  * chain for every connection to a name, and parsing (d2i_X509 + the field
- * extraction) is by far the costliest step per connection. Direct-mapped,
- * bounded; a collision just parses again. */
+ * extraction, ~1.3 M instructions a certificate) is by far the costliest
+ * step per connection. Two-way set-associative (the least recently used
+ * way is replaced: two busy chains of one set do not evict each other at
+ * every connection), bounded; a miss just parses again. */
 #define CHAIN_CACHE_SLOTS 512u
 /* Lint findings by (cached chain, SNI, lint_time_key): one server
- * certificate often serves many names. Direct-mapped, allocated on first
- * use (2048 x ~300 bytes); a collision just lints again. */
+ * certificate often serves many names. Two-way set-associative like the
+ * chains (the slot is picked by a hash of the SNI without case, so its case
+ * variants share a set), allocated on first use (2048 x ~330 bytes); a
+ * miss just lints again. */
 #define LINT_MEMO_SLOTS 2048u
 #define CHAIN_CACHE_MAX_BYTES (16u * 1024u) /* a cached chain keeps its copy: at most 8 MB */
+
+#define CD_MAX_FINDINGS 64
 
 struct lint_memo {
 	const struct chain_slot *slot;
@@ -1438,12 +1511,16 @@ struct lint_memo {
 	int64_t tkey;         /* lint_time_key the findings were made at */
 	char sni[256];
 	struct lint_finding *f;
+	int8_t *ridx;         /* each finding's rule_index (in f's allocation) */
+	uint64_t broken;      /* the error rules found (RULES bits) */
 	int n;
+	uint64_t used;        /* certdiag.lint_tick when last found or filled */
 };
 
 /* A cached chain with what depends on it alone: how it intercepts (the
- * CAs and the kb do not change during a run) and, for the last SNI and
- * lint_time_key it was linted for, the findings. */
+ * CAs and the kb do not change during a run); for the issuer statistics,
+ * its leaf's issuer key, the hash of the leaf's key and where the issuer's
+ * entry is. */
 struct chain_slot {
 	uint64_t hash;
 	size_t bytes;
@@ -1454,13 +1531,17 @@ struct chain_slot {
 	int have_how;
 	enum icpt_how how;
 	char label[160];
-	uint64_t ikey;
+	uint64_t ikey;        /* issuer_key of the leaf */
+	uint64_t spki_h;      /* spki_hash of the leaf */
+	uint32_t istat;       /* istat_add's hint for the leaf's issuer */
 	uint32_t gen;         /* which chain of this slot: lint memos name it */
+	uint64_t used;        /* certdiag.chain_tick when last found or filled */
 };
 
 struct certdiag {
 	struct chain_slot *chains;
 	uint32_t chain_gen;
+	uint64_t chain_tick, lint_tick;
 	struct lint_memo *lint;   /* LINT_MEMO_SLOTS, on first use */
 	const struct inspect_cas *cas;
 	const struct kb *kb;
@@ -1522,19 +1603,28 @@ void certdiag_free(struct certdiag *cd)
 	free(cd);
 }
 
-/* Which slot a chain goes in: its lengths and, of each certificate, the
- * first 64 bytes (they hold the serial number) and the last 64 (the
- * signature). Hashing every byte cost ~1,800 instructions a connection;
- * the slot's kept copy is compared in full (chain_is), so two chains alike
- * in those bytes only share a slot, never an answer. */
+/* Which slot a chain goes in: the number of certificates and, of each,
+ * its length and last 16 bytes (the end of the signature: random for any
+ * two signed certificates). Hashing every byte cost ~1,800 instructions a
+ * connection, two 64-byte pi_hash a certificate ~420; this is ~40. The
+ * slot's kept copy is compared in full (chain_is), so two chains alike in
+ * those bytes only share a slot, never an answer. */
 static uint64_t chain_key(const uint8_t *const *der, const size_t *len, size_t n)
 {
 	uint64_t h = 0x51ed2701u ^ n;
 	for (size_t i = 0; i < n; i++) {
-		size_t k = len[i] < 64 ? len[i] : 64;
-		h = pi_hash(der[i], k, h ^ len[i]);
-		if (len[i] > 64)
-			h = pi_hash(der[i] + len[i] - k, k, h);
+		uint64_t a = 0, b = 0;
+		if (der[i] && len[i] >= 16) {
+			memcpy(&a, der[i] + len[i] - 16, 8);
+			memcpy(&b, der[i] + len[i] - 8, 8);
+		} else if (der[i] && len[i]) {
+			uint8_t tail[16] = { 0 };
+			memcpy(tail + 16 - len[i], der[i], len[i]);
+			memcpy(&a, tail, 8);
+			memcpy(&b, tail + 8, 8);
+		}
+		h = pi_fmix64(h ^ (uint64_t)len[i] * 0x9e3779b97f4a7c15ull ^ a);
+		h = pi_fmix64(h ^ b);
 	}
 	return h;
 }
@@ -1573,11 +1663,18 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 		bytes += len[i];
 	if (!cd->chains)
 		cd->chains = calloc(CHAIN_CACHE_SLOTS, sizeof(*cd->chains));
-	sl = cd->chains && bytes <= CHAIN_CACHE_MAX_BYTES ? &cd->chains[h % CHAIN_CACHE_SLOTS] : NULL;
+	sl = NULL;
 	*slot = NULL;
-	if (sl && sl->ch && sl->hash == h && sl->bytes == bytes && chain_is(sl, der, len, n)) {
-		*slot = sl;
-		return sl->ch;
+	if (cd->chains && bytes <= CHAIN_CACHE_MAX_BYTES) {
+		struct chain_slot *set = &cd->chains[(h % (CHAIN_CACHE_SLOTS / 2)) * 2];
+		for (int w = 0; w < 2; w++)
+			if (set[w].ch && set[w].hash == h && set[w].bytes == bytes && chain_is(&set[w], der, len, n)) {
+				set[w].used = ++cd->chain_tick;
+				*slot = &set[w];
+				return set[w].ch;
+			}
+		/* the victim: an empty way, else the least recently used */
+		sl = !set[0].ch ? &set[0] : !set[1].ch ? &set[1] : set[0].used <= set[1].used ? &set[0] : &set[1];
 	}
 	ch = malloc(sizeof(*ch));
 	if (!ch) {
@@ -1586,7 +1683,8 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 	}
 	if (sl && bytes && !(copy = malloc(bytes)))
 		sl = NULL; /* parsed, not cached */
-	if (certdiag_chain_from_der(ch, der, len, n) == 0) {
+	/* the X509 objects only for the --inspection-ca checks */
+	if (chain_parse(ch, der, len, n, cd->cas && cd->cas->n) == 0) {
 		free(ch);
 		free(copy);
 		return NULL;
@@ -1600,6 +1698,7 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 	free(sl->der);
 	memset(sl, 0, sizeof(*sl));
 	sl->gen = ++cd->chain_gen; /* the memos of the chain it held are stale */
+	sl->used = ++cd->chain_tick;
 	sl->hash = h;
 	sl->bytes = bytes;
 	sl->der = copy;
@@ -1616,13 +1715,6 @@ static struct certdiag_chain *chain_cached(struct certdiag *cd, const uint8_t *c
 const struct certdiag_stats *certdiag_stats(const struct certdiag *cd)
 {
 	return &cd->st;
-}
-
-static uint64_t str_hash(const char *s, uint64_t seed)
-{
-	/* the hash of the lowercase name, cut at 255 bytes */
-	uint64_t h = s ? pi_hash_lower(s, strnlen(s, 255), seed) : pi_hash("", 0, seed);
-	return h ? h : 1;
 }
 
 /* Find (or, create != 0, add) the slot of key in an open-addressing table
@@ -1652,10 +1744,10 @@ static struct cd_name *name_get(const struct certdiag *cd, const char *name)
 	return s ? *s : NULL;
 }
 
-static struct cd_name *name_add(struct certdiag *cd, const char *name)
+/* h: str_hash(name, 11), the caller has it. */
+static struct cd_name *name_add(struct certdiag *cd, const char *name, uint64_t h)
 {
 	int fresh;
-	uint64_t h = str_hash(name, 11);
 	void **s = slot_of((void **)cd->names, NAME_SLOTS, h, 1, &cd->nnames, CERTDIAG_MAX_NAMES, &fresh);
 	struct cd_name *n;
 	if (!s) {
@@ -1677,10 +1769,10 @@ static struct cd_name *name_add(struct certdiag *cd, const char *name)
 	return n;
 }
 
-static uint64_t client_key(const char *client, const char *ja3)
+/* The key of a (client address, JA3) pair; ck: str_hash(client, 21). */
+static uint64_t client_key(uint64_t ck, const char *ja3)
 {
-	uint64_t h = str_hash(client, 21);
-	h = pi_hash(ja3 ? ja3 : "", ja3 ? strlen(ja3) : 0, h);
+	uint64_t h = pi_hash(ja3 ? ja3 : "", ja3 ? strlen(ja3) : 0, ck);
 	return h ? h : 1;
 }
 
@@ -1713,8 +1805,6 @@ static struct cd_client *client_add(struct certdiag *cd, uint64_t key)
 	cd->nclients++;
 	return c;
 }
-
-#define CD_MAX_FINDINGS 64
 
 /* 1 if every certificate of ch is valid at ts (or ts is 0): the lint
  * findings do not depend on the time then. */
@@ -1749,99 +1839,129 @@ static int64_t lint_time_key(const struct certdiag_chain *ch, int64_t ts)
 }
 
 /* The memo slot for the lint of cached chain sl for sni at tkey (see
- * lint_time_key), or NULL when it is not to be kept. */
+ * lint_time_key): the one holding them (*hit = 1), else the one to fill.
+ * NULL when they are not to be kept. snih: any hash of sni's lowercase
+ * form (it picks the set; the memo compares sni in full). */
 static struct lint_memo *lint_memo_at(struct certdiag *cd, const struct chain_slot *sl, const char *sni,
-                                      int64_t tkey)
+                                      uint64_t snih, int64_t tkey, int *hit)
 {
-	size_t n = strlen(sni);
-	if (!sl || tkey == -2 || n >= sizeof(cd->lint->sni))
+	struct lint_memo *set;
+	*hit = 0;
+	if (!sl || tkey == -2 || strnlen(sni, sizeof(cd->lint->sni)) >= sizeof(cd->lint->sni))
 		return NULL;
 	if (!cd->lint && !(cd->lint = calloc(LINT_MEMO_SLOTS, sizeof(*cd->lint))))
 		return NULL;
-	return &cd->lint[pi_hash(sni, n, (uint64_t)tkey ^ ((uint64_t)sl->gen << 32)) % LINT_MEMO_SLOTS];
+	set = &cd->lint[(pi_fmix64(snih ^ (uint64_t)tkey * 0x9e3779b97f4a7c15ull ^ (uint64_t)sl->gen << 32) %
+	                 (LINT_MEMO_SLOTS / 2)) * 2];
+	for (int w = 0; w < 2; w++)
+		if (set[w].slot == sl && set[w].gen == sl->gen && set[w].tkey == tkey && strcmp(set[w].sni, sni) == 0) {
+			set[w].used = ++cd->lint_tick;
+			*hit = 1;
+			return &set[w];
+		}
+	return !set[0].slot ? &set[0] : !set[1].slot ? &set[1] : set[0].used <= set[1].used ? &set[0] : &set[1];
 }
 
+/* A connection with a visible chain. nameh: str_hash(c->name, 11); cl:
+ * its client's entry when healthy (NULL: none, or not kept); n: the
+ * name's entry when rejected (NULL: not kept). */
 static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, struct certdiag_chain *ch,
-                          struct chain_slot *sl)
+                          struct chain_slot *sl, uint64_t nameh, struct cd_client *cl, struct cd_name *n)
 {
 	const char *sni = c->sni && *c->sni ? c->sni : NULL;
 	const char *asked = sni ? sni : c->name;
 	char label[160];
 	enum icpt_how how;
-	uint64_t ikey;
-	uint64_t nameh = str_hash(c->name, 11);
+	uint64_t ikey, spki_h, askedh, dh, broken = 0;
 	struct lint_finding fbuf[CD_MAX_FINDINGS];
+	int8_t rbuf[CD_MAX_FINDINGS];
 	const struct lint_finding *f = fbuf;
+	const int8_t *ridx = rbuf;
 	int k;
 	int64_t tkey = lint_time_key(ch, c->ts);
 
 	cd->st.chains++;
-	issuer_stats_add(cd->ist, &ch->ci[0], asked);
-	/* the CA and the kb now; the heuristic when asked (it grows) */
+	/* what depends on the chain alone: once per cached chain. The CA and
+	 * the kb now; the heuristic when asked (it grows). */
 	if (sl && sl->have_how) {
 		how = sl->how;
 		memcpy(label, sl->label, sizeof(label));
 		ikey = sl->ikey;
+		spki_h = sl->spki_h;
 	} else {
 		how = certdiag_chain_interception(cd->cas, cd->kb, NULL, ch, NULL, label, sizeof(label));
 		ikey = issuer_key(&ch->ci[0]);
+		spki_h = spki_hash(&ch->ci[0]);
 		if (sl) {
 			sl->have_how = 1;
 			sl->how = how;
 			memcpy(sl->label, label, sizeof(label));
 			sl->ikey = ikey;
+			sl->spki_h = spki_h;
 		}
 	}
 	if (how != ICPT_NONE)
 		cd->st.interception_chains++;
 
-	struct lint_memo *m = lint_memo_at(cd, sl, sni ? sni : "", tkey);
-	if (m && m->slot == sl && m->gen == sl->gen && m->tkey == tkey && strcmp(m->sni, sni ? sni : "") == 0) {
+	/* str_hash(asked, 11): usually asked is the name, hashed already */
+	askedh = asked == c->name || strcmp(asked, c->name) == 0 ? nameh : str_hash(asked, 11);
+	/* issuer_stats_add(cd->ist, &ch->ci[0], asked) with what is known */
+	dh = name_domain_memo(cd->ist, asked, askedh);
+	if (dh)
+		istat_add(cd->ist, ikey, ch->ci[0].issuer, spki_h, dh, sl ? &sl->istat : NULL);
+
+	int hit;
+	struct lint_memo *m = lint_memo_at(cd, sl, sni ? sni : "", sni ? askedh : 0, tkey, &hit);
+	if (hit) {
 		f = m->f;
+		ridx = m->ridx;
 		k = m->n;
+		broken = m->broken;
 	} else {
 		k = cert_lint_chain(ch->ci, ch->n, c->ts, sni, LINT_ALL, cd->cas, fbuf, CD_MAX_FINDINGS);
 		if (k > CD_MAX_FINDINGS)
 			k = CD_MAX_FINDINGS;
+		for (int i = 0; i < k; i++) {
+			int r = rule_index(fbuf[i].rule);
+			rbuf[i] = (int8_t)r;
+			if (r >= 0 && r < 64 && fbuf[i].severity == LINT_ERROR)
+				broken |= 1ull << r;
+		}
 		if (m) {
-			struct lint_finding *copy = k ? malloc((size_t)k * sizeof(*copy)) : NULL;
+			/* the findings and their rule indexes in one allocation */
+			struct lint_finding *copy = k ? malloc((size_t)k * (sizeof(*copy) + 1)) : NULL;
 			free(m->f);
 			memset(m, 0, sizeof(*m));
 			if (copy || !k) { /* without memory: not kept */
-				if (k)
+				if (k) {
 					memcpy(copy, fbuf, (size_t)k * sizeof(*copy));
+					m->ridx = (int8_t *)(copy + k);
+					memcpy(m->ridx, rbuf, (size_t)k);
+				}
 				m->f = copy;
 				m->n = k;
+				m->broken = broken;
 				m->slot = sl;
 				m->gen = sl->gen;
 				m->tkey = tkey;
+				m->used = ++cd->lint_tick;
 				pi_strlcpy(m->sni, sni ? sni : "", sizeof(m->sni));
 			}
 		}
 	}
-	if (c->healthy) {
-		struct cd_client *cl = client_add(cd, client_key(c->client, c->ja3));
-		uint64_t broken = 0;
-		for (int i = 0; i < k; i++) {
-			int r = rule_index(f[i].rule);
-			if (r >= 0 && r < 64 && f[i].severity == LINT_ERROR)
-				broken |= 1ull << r;
-		}
-		if (cl) {
-			struct cd_accept *same = NULL;
-			for (size_t i = 0; i < cl->nacc; i++)
-				if (cl->acc[i].name == nameh && cl->acc[i].ikey == ikey)
-					same = &cl->acc[i];
-			if (same)
-				same->broken |= broken;
-			else if (cl->nacc < CERTDIAG_CLIENT_ACCEPTS)
-				cl->acc[cl->nacc++] = (struct cd_accept){ ikey, nameh, broken, how != ICPT_NONE, 1 };
-			else
-				cl->overflow = 1;
-		}
+	if (c->healthy && cl) {
+		struct cd_accept *same = NULL;
+		for (size_t i = 0; i < cl->nacc; i++)
+			if (cl->acc[i].name == nameh && cl->acc[i].ikey == ikey)
+				same = &cl->acc[i];
+		if (same)
+			same->broken |= broken;
+		else if (cl->nacc < CERTDIAG_CLIENT_ACCEPTS)
+			cl->acc[cl->nacc++] = (struct cd_accept){ ikey, nameh, broken, how != ICPT_NONE, 1 };
+		else
+			cl->overflow = 1;
 	}
 	if (c->rejected) {
-		struct cd_name *n = name_add(cd, c->name);
 		if (!n)
 			return;
 		n->failing_chains++;
@@ -1853,7 +1973,7 @@ static void observe_chain(struct certdiag *cd, const struct certdiag_conn *c, st
 		}
 		/* keep each rule's first finding (errors and warnings) */
 		for (int i = 0; i < k; i++) {
-			int r = rule_index(f[i].rule), dup = 0;
+			int r = ridx[i], dup = 0;
 			if (r < 0 || f[i].severity < LINT_WARNING)
 				continue;
 			for (size_t j = 0; j < n->nfind; j++)
@@ -1885,59 +2005,83 @@ void certdiag_observe(struct certdiag *cd, const struct certdiag_conn *c)
 {
 	struct certdiag_chain *ch = NULL;
 	struct chain_slot *sl = NULL;
+	struct cd_client *cl = NULL;
+	struct cd_name *n = NULL;
+	uint64_t nameh = 0, ck = 0;
 	if (!cd || !c || !c->name)
 		return;
 	cd->st.conns++;
 	if (c->nder && c->der && c->der_len)
 		ch = chain_cached(cd, c->der, c->der_len, c->nder, &sl);
-	if (ch)
-		observe_chain(cd, c, ch, sl);
-	else if (c->healthy) {
+	/* each hash once a connection: the name's (the name and accept tables,
+	 * the lint and domain memos), the client address's */
+	if (ch || c->healthy || c->rejected)
+		nameh = str_hash(c->name, 11);
+	if (c->healthy || c->rejected)
+		ck = str_hash(c->client, 21);
+	/* the one client_add of a healthy connection (with or without a chain);
+	 * its entry serves the example below too */
+	if (c->healthy)
+		cl = client_add(cd, client_key(ck, c->ja3));
+	if (ch) {
+		if (c->rejected)
+			n = name_add(cd, c->name, nameh);
+		observe_chain(cd, c, ch, sl, nameh, cl, n);
+	} else if (c->healthy && cl) {
 		/* no visible chain (TLS 1.3): only "completed a handshake" */
-		struct cd_client *cl = client_add(cd, client_key(c->client, c->ja3));
-		uint64_t nameh = str_hash(c->name, 11);
-		if (cl) {
-			int dup = 0;
-			for (size_t i = 0; i < cl->nacc; i++)
-				if (cl->acc[i].name == nameh && !cl->acc[i].chain)
-					dup = 1;
-			if (!dup) {
-				if (cl->nacc < CERTDIAG_CLIENT_ACCEPTS)
-					cl->acc[cl->nacc++] = (struct cd_accept){ 0, nameh, 0, 0, 0 };
-				else
-					cl->overflow = 1;
-			}
+		int dup = 0;
+		for (size_t i = 0; i < cl->nacc; i++)
+			if (cl->acc[i].name == nameh && !cl->acc[i].chain)
+				dup = 1;
+		if (!dup) {
+			if (cl->nacc < CERTDIAG_CLIENT_ACCEPTS)
+				cl->acc[cl->nacc++] = (struct cd_accept){ 0, nameh, 0, 0, 0 };
+			else
+				cl->overflow = 1;
 		}
 	}
-	if (c->healthy) {
-		struct cd_client *cl = client_get(cd, client_key(c->client, c->ja3));
-		uint64_t nameh = str_hash(c->name, 11);
-		if (cl) {
-			for (int i = 0; i < 2; i++) {
-				if (cl->example_name[i] == nameh)
-					break;
-				if (!cl->example_name[i]) {
-					cl->example_name[i] = nameh;
-					pi_strlcpy(cl->example[i], c->name, sizeof(cl->example[i]));
-					break;
-				}
+	if (c->healthy && cl) {
+		for (int i = 0; i < 2; i++) {
+			if (cl->example_name[i] == nameh)
+				break;
+			if (!cl->example_name[i]) {
+				cl->example_name[i] = nameh;
+				pi_strlcpy(cl->example[i], c->name, sizeof(cl->example[i]));
+				break;
 			}
 		}
 	}
 	if (c->rejected) {
-		struct cd_name *n = name_add(cd, c->name);
+		/* an entry not kept above is tried (and counted as dropped) again,
+		 * as a second name_add would */
+		if (!n)
+			n = name_add(cd, c->name, nameh);
 		if (n) {
-			uint64_t ck = str_hash(c->client, 21), jh = str_hash(c->ja3, 31);
-			int dup = 0;
+			/* jh = str_hash(c->ja3, 31) when needed: a pair holding the
+			 * same whole JA3 text has the same hash, no need to make it */
+			uint64_t jh = 0;
+			int dup = 0, have_jh = 0;
 			n->failing++;
-			for (size_t i = 0; i < n->npairs; i++)
-				if (n->pairs[i].client == ck && n->pairs[i].ja3h == jh)
+			for (size_t i = 0; i < n->npairs && !dup; i++) {
+				if (n->pairs[i].client != ck)
+					continue;
+				if (c->ja3 && n->pairs[i].ja3_whole && strcmp(n->pairs[i].ja3, c->ja3) == 0) {
 					dup = 1;
+					break;
+				}
+				if (!have_jh) {
+					jh = str_hash(c->ja3, 31);
+					have_jh = 1;
+				}
+				if (n->pairs[i].ja3h == jh)
+					dup = 1;
+			}
 			if (!dup && n->npairs < CERTDIAG_NAME_CLIENTS) {
 				struct cd_pair *p = &n->pairs[n->npairs++];
 				p->client = ck;
-				p->ja3h = jh;
+				p->ja3h = have_jh ? jh : str_hash(c->ja3, 31);
 				pi_strlcpy(p->ja3, c->ja3 ? c->ja3 : "", sizeof(p->ja3));
+				p->ja3_whole = strlen(c->ja3 ? c->ja3 : "") < sizeof(p->ja3);
 			}
 		}
 	}

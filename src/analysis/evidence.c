@@ -72,14 +72,51 @@ static struct evid_name *lookup(struct evidence *e, const char *name)
  * merge) give the same result whatever the order: merging is associative
  * and commutative. */
 
+static inline uint64_t load_be64(const uint8_t *p)
+{
+	/* compilers make this one load and a byte swap */
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+	       (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
+/* memcmp(a, b, 17) as to its sign: unsigned bytes in order, i.e. the first
+ * byte, then the next 16 as two big-endian words (memcmp was a library
+ * call per step of the search). */
+static inline int key17_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x, y;
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	if ((x = load_be64(a + 1)) != (y = load_be64(b + 1)))
+		return x < y ? -1 : 1;
+	if ((x = load_be64(a + 9)) != (y = load_be64(b + 9)))
+		return x < y ? -1 : 1;
+	return 0;
+}
+
 /* Add (or find) a client; counts go to it. Beyond EVID_MAX_CLIENTS the
  * largest address is dropped (overflow noted). */
 static void client_add(struct evid_name *n, const uint8_t key[17], uint32_t fail, uint32_t ok)
 {
 	int lo = 0, hi = n->nclients, pos;
-	/* the clients are kept sorted (memcmp order): binary search */
+	/* the clients are kept sorted (memcmp order). A key past the largest
+	 * is the common case once a name has many clients (all kept, or the
+	 * set is full and it is not kept): look there first. */
+	if (hi > 0) {
+		int c = key17_cmp(n->client_addr[hi - 1], key);
+		if (c == 0) {
+			n->client_fail[hi - 1] += fail;
+			n->client_ok[hi - 1] += ok;
+			return;
+		}
+		if (c < 0)
+			lo = hi;
+		else
+			hi--;
+	}
+	/* binary search of the rest */
 	while (lo < hi) {
-		int mid = (lo + hi) / 2, c = memcmp(n->client_addr[mid], key, 17);
+		int mid = (lo + hi) / 2, c = key17_cmp(n->client_addr[mid], key);
 		if (c == 0) {
 			n->client_fail[mid] += fail;
 			n->client_ok[mid] += ok;
@@ -166,6 +203,37 @@ static int example_cmp(const struct evid_example *a, const struct evid_example *
 	return a->input < b->input ? -1 : a->input > b->input;
 }
 
+/* example_cmp(x, b) as far as verdict class and time decide it: <0 or
+ * >0, or 0 when the endpoints and the rest must decide. */
+static int example_cmp_early(int x_healthy, uint64_t x_ts, const struct evid_example *b)
+{
+	int cb = b->verdict == V_HEALTHY;
+	if (x_healthy != cb)
+		return x_healthy - cb;
+	if (x_ts != b->ts_ns)
+		return x_ts < b->ts_ns ? -1 : 1;
+	return 0;
+}
+
+/* Would example_add keep an example of this class and time? 0 only when
+ * it surely would not (the early part of example_cmp decides); 1 when it
+ * would or when the rest of the comparison is needed. Building the
+ * example (two address strings, ~300 bytes) is then spared: after the
+ * first few connections of a name, most are not kept. */
+static int example_maybe_kept(const struct evid_name *n, int healthy, uint64_t ts)
+{
+	if (healthy)
+		for (int i = 0; i < n->nexamples; i++)
+			if (n->examples[i].verdict == V_HEALTHY) {
+				int r = example_cmp_early(healthy, ts, &n->examples[i]);
+				if (r > 0)
+					return 0; /* a success at least as early is kept */
+				return 1; /* earlier: it replaces that success (or a tie) */
+			}
+	return n->nexamples < EVID_MAX_EXAMPLES ||
+	       example_cmp_early(healthy, ts, &n->examples[n->nexamples - 1]) <= 0;
+}
+
 static void example_add(struct evid_name *n, const struct evid_example *x)
 {
 	int pos;
@@ -247,7 +315,8 @@ void evidence_add(struct evidence *e, const struct conn *c, const char *name, in
 		n->first_ts = c->first_ts;
 	if (c->last_ts > n->last_ts)
 		n->last_ts = c->last_ts;
-	if (rejected || ok || c->verdict == V_SERVER_ABORT || c->verdict == V_OTHER_ALERT) {
+	if ((rejected || ok || c->verdict == V_SERVER_ABORT || c->verdict == V_OTHER_ALERT) &&
+	    example_maybe_kept(n, c->verdict == V_HEALTHY, c->first_ts)) {
 		struct evid_example x;
 		memset(&x, 0, sizeof(x));
 		x.input = c->input;

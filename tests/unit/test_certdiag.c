@@ -1073,6 +1073,188 @@ out:
 	X509_free(ca);
 }
 
+/* ---- the memos of certdiag_observe against the general paths ------------ */
+
+static void observe_der(struct certdiag *cd, const char *name, const char *sni, int rejected, const uint8_t *der,
+                        size_t dl)
+{
+	const uint8_t *ders[1] = { der };
+	size_t lens[1] = { dl };
+	struct certdiag_conn c = { .name = name, .sni = sni, .client = "10.3.3.3", .ja3 = "", .rejected = rejected,
+	                           .healthy = !rejected, .ts = now_s, .der = der ? ders : NULL,
+	                           .der_len = der ? lens : NULL, .nder = der ? 1 : 0 };
+	certdiag_observe(cd, &c);
+}
+
+/* The issuer statistics fed by certdiag_observe (per-chain issuer key and
+ * leaf key hash, the domain memo without case, the issuer's index) give the
+ * heuristic's answer issuer_stats_add gives, step by step, on names that
+ * take every path: SNI or not, case variants, addresses, long names. */
+static void test_observe_issuer_stats(void)
+{
+	X509 *ca = root_ca("Memo Forging CA", k_ca);
+	struct certdiag *cd = certdiag_new(NULL, NULL, NULL);
+	struct issuer_stats *ref = issuer_stats_new();
+	char longname[200];
+	struct {
+		const char *name, *sni;
+	} seq[] = {
+		{ "first.example.com", "first.example.com" }, { "www.example.com", "" },
+		{ "WWW.Example.COM", "WWW.Example.COM" },     { "www.example.com", "WWW.EXAMPLE.com" },
+		{ "10.1.2.3", "" },                           { "x.example.org", "10.1.2.4" },
+		{ "a.foo.co.uk", "a.foo.co.uk" },             { longname, longname },
+		{ "dns-name.example.net", "B.Bar.CO.UK" },    { "b.bar.co.uk", "b.bar.co.uk" },
+		{ "first.example.com", "first.example.com" }, { "c.example.info", "C.EXAMPLE.INFO" },
+		{ "x.example.org", "" },                      { "d.example.biz", "d.example.biz" },
+	};
+	uint64_t ikey = 0;
+	memset(longname, 'a', 120);
+	memcpy(longname + 120, ".long.example.edu", 18);
+	CHECK(ca && cd && ref);
+	if (!ca || !cd || !ref)
+		goto out;
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		/* one leaf per name, like a forging proxy (one key for all) */
+		X509 *lf = leaf_of(ca, k_ca, *seq[i].sni ? seq[i].sni : seq[i].name);
+		unsigned char *der = NULL;
+		int dl = lf ? i2d_X509(lf, &der) : 0;
+		struct cert_info lc;
+		struct diag_input in;
+		char want[256] = "";
+		int forging;
+		CHECK(dl > 0 && info(lf, &lc) == 0);
+		if (dl <= 0)
+			break;
+		ikey = issuer_key(&lc);
+		/* observed twice: the second time through every memo */
+		for (int twice = 0; twice < 2; twice++) {
+			observe_der(cd, seq[i].name, seq[i].sni, i == 0, der, (size_t)dl);
+			issuer_stats_add(ref, &lc, *seq[i].sni ? seq[i].sni : seq[i].name);
+		}
+		forging = issuer_stats_forging(ref, ikey, want, sizeof(want));
+		CHECK_EQ_INT(certdiag_input(cd, "first.example.com", 1, 0, NULL, &in), 1);
+		CHECK_EQ_INT(in.interception == ICPT_HEURISTIC, forging);
+		if (forging && in.interception_label)
+			CHECK_EQ_STR(in.interception_label, want);
+		OPENSSL_free(der);
+		X509_free(lf);
+	}
+	/* the sequence reaches the heuristic */
+	CHECK_EQ_INT(issuer_stats_forging(ref, ikey, NULL, 0), 1);
+out:
+	issuer_stats_free(ref);
+	certdiag_free(cd);
+	X509_free(ca);
+}
+
+/* Chains told apart only by bytes the cache's slot hash does not read (the
+ * same length and the same last 16 bytes: the SAN rewritten, the signature
+ * kept) are still two chains; case variants of one SNI get the lint of
+ * their own text; certificates of 0 to 17 bytes are no chains. */
+static void test_observe_memos(void)
+{
+	X509 *ca = root_ca("Memo Chain CA", k_ca), *lf = leaf_of(ca, k_ca, "h1.example.com");
+	X509 *cv = leaf_of(ca, k_ca, "other.example.com");
+	unsigned char *da = NULL, *dc = NULL, *db;
+	int la = i2d_X509(lf, &da), lc = i2d_X509(cv, &dc);
+	struct certdiag *cd = certdiag_new(NULL, NULL, NULL);
+	struct diag_input in;
+	int rewritten = 0;
+	CHECK(la > 0 && lc > 0 && cd != NULL);
+	if (la <= 0 || lc <= 0 || !cd || !(db = malloc((size_t)la)))
+		goto out;
+	memcpy(db, da, (size_t)la);
+	for (int i = 0; i + 14 <= la; i++)
+		if (memcmp(db + i, "h1.example.com", 14) == 0) {
+			db[i + 1] = '2';
+			rewritten++;
+		}
+	CHECK(rewritten >= 2 && memcmp(da + la - 16, db + la - 16, 16) == 0);
+	for (int k = 0; k < 3; k++) {
+		observe_der(cd, "na.example", "h1.example.com", 1, da, (size_t)la);
+		observe_der(cd, "nb.example", "h1.example.com", 1, db, (size_t)la);
+	}
+	CHECK_EQ_INT(certdiag_input(cd, "na.example", 3, 0, NULL, &in), 1);
+	CHECK(in.lint == NULL);
+	CHECK_EQ_INT(certdiag_input(cd, "nb.example", 3, 0, NULL, &in), 1);
+	CHECK(in.lint && strstr(in.lint->value, "h1.example.com") && strstr(in.lint->value, "h2.example.com"));
+	CHECK(certdiag_stats(cd)->chains == 6);
+
+	for (int k = 0; k < 3; k++) {
+		observe_der(cd, "n1.example", "Case.Example.COM", 1, dc, (size_t)lc);
+		observe_der(cd, "n2.example", "case.example.com", 1, dc, (size_t)lc);
+	}
+	CHECK_EQ_INT(certdiag_input(cd, "n1.example", 3, 0, NULL, &in), 1);
+	CHECK(in.lint && strstr(in.lint->value, "Case.Example.COM") != NULL);
+	CHECK_EQ_INT(certdiag_input(cd, "n2.example", 3, 0, NULL, &in), 1);
+	CHECK(in.lint && strstr(in.lint->value, "case.example.com") != NULL);
+
+	{
+		static const size_t lens[] = { 0, 1, 7, 8, 15, 16, 17 };
+		uint64_t before = certdiag_stats(cd)->chains;
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			/* exactly lens[i] bytes on the heap: ASan sees any read past them */
+			uint8_t *g = malloc(lens[i] ? lens[i] : 1);
+			if (!g)
+				continue;
+			memset(g, 0x30, lens[i] ? lens[i] : 1);
+			observe_der(cd, "tiny.example", "tiny.example", 1, g, lens[i]);
+			observe_der(cd, "tiny.example", "tiny.example", 0, g, lens[i]);
+			free(g);
+		}
+		CHECK(certdiag_stats(cd)->chains == before);
+	}
+	free(db);
+out:
+	certdiag_free(cd);
+	OPENSSL_free(da);
+	OPENSSL_free(dc);
+	X509_free(cv);
+	X509_free(lf);
+	X509_free(ca);
+}
+
+/* With --inspection-ca the chains keep their X509 objects (the signature
+ * check needs them); without, they are not decoded twice. Both find the
+ * same chain. */
+static void test_observe_with_cas(void)
+{
+	X509 *ca = root_ca("Memo Inspection CA", k_ca), *lf = leaf_of(ca, k_ca, "cas.example.com");
+	unsigned char *der = NULL;
+	int dl = i2d_X509(lf, &der);
+	struct inspect_cas cas = { 0 };
+	char path[] = "/tmp/pinspect-test-ica2-XXXXXX", err[256];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	struct certdiag *with, *without;
+	struct diag_input in;
+	CHECK(f != NULL && dl > 0);
+	if (!f || dl <= 0)
+		goto out;
+	PEM_write_X509(f, ca);
+	fclose(f);
+	CHECK_EQ_INT(inspect_cas_load(&cas, path, err, sizeof(err)), 1);
+	unlink(path);
+	with = certdiag_new(&cas, NULL, NULL);
+	without = certdiag_new(NULL, NULL, NULL);
+	for (int k = 0; k < 2; k++) {
+		observe_der(with, "cas.example.com", "cas.example.com", 1, der, (size_t)dl);
+		observe_der(without, "cas.example.com", "cas.example.com", 1, der, (size_t)dl);
+	}
+	CHECK_EQ_INT(certdiag_input(with, "cas.example.com", 2, 0, NULL, &in), 1);
+	CHECK_EQ_INT(in.interception, ICPT_CA_KEYID);
+	CHECK_EQ_INT(certdiag_input(without, "cas.example.com", 2, 0, NULL, &in), 1);
+	CHECK_EQ_INT(in.interception, ICPT_NONE);
+	CHECK(certdiag_stats(with)->chains == 2 && certdiag_stats(without)->chains == 2);
+	certdiag_free(with);
+	certdiag_free(without);
+	inspect_cas_free(&cas);
+out:
+	OPENSSL_free(der);
+	X509_free(lf);
+	X509_free(ca);
+}
+
 /* hostile chains: mutated and truncated DER never crash, and whatever
  * parses is linted */
 static void test_hostile(void)
@@ -1151,6 +1333,9 @@ int main(void)
 	test_lint_memo();
 	test_decide_order();
 	test_engine();
+	test_observe_issuer_stats();
+	test_observe_memos();
+	test_observe_with_cas();
 	test_hostile();
 	EVP_PKEY_free(k_ca);
 	EVP_PKEY_free(k_int);
