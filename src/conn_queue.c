@@ -211,26 +211,22 @@ int cq_copy_msg(struct conn_rec *r, const uint8_t *msg, size_t len)
 	return 0;
 }
 
-int cq_copy_certs(struct conn_rec *r, const struct tls_certs *certs)
+void cq_take_certs(struct conn_rec *r, struct tls_certs *certs)
 {
 	size_t total = 0;
 	r->has_certs = 0;
 	if (!certs || !certs->der)
-		return 0;
+		return;
+	/* the dissector made der of exactly the kept certificates (tls.c
+	 * certificate()): its size is the end of the last one */
 	for (uint32_t i = 0; i < certs->kept && i < PI_TLS_MAX_CERTS; i++)
 		if ((size_t)certs->off[i] + certs->len[i] > total)
 			total = (size_t)certs->off[i] + certs->len[i];
-	if (total > r->der_cap) {
-		uint8_t *d = realloc(r->der, total);
-		if (!d)
-			return -1;
-		r->der = d;
-		r->der_cap = total;
-	}
-	if (total)
-		memcpy(r->der, certs->der, total);
+	free(r->der);
+	r->der = certs->der;
+	r->der_cap = total;
 	r->certs = *certs;
-	r->certs.der = r->der;
 	r->has_certs = 1;
-	return 0;
+	certs->der = NULL;
+	certs->kept = 0;
 }

@@ -59,8 +59,9 @@ void cq_free(struct conn_queue *q);
 /* Copy a DNS message into r (r->msg); 0, or -1 without memory. */
 int cq_copy_msg(struct conn_rec *r, const uint8_t *msg, size_t len);
 
-/* Copy DER certificates into r (r->certs, r->der); 0, or -1 without memory
- * (r->has_certs stays 0). */
-int cq_copy_certs(struct conn_rec *r, const struct tls_certs *certs);
+/* Hand the DER certificates of certs over to r (r->certs, r->der), without
+ * a copy: certs keeps its count and frame but no longer holds them (der
+ * NULL, kept 0). */
+void cq_take_certs(struct conn_rec *r, struct tls_certs *certs);
 
 #endif

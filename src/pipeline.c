@@ -531,8 +531,9 @@ static void hand_on(struct engine *e, struct flow_app *a, const struct conn_view
 	pi_strlcpy(r->app, a->ndpi.res.app, sizeof(r->app));
 	pi_strlcpy(r->category, a->ndpi.res.category, sizeof(r->category));
 	r->input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
-	if ((what & CR_DECIDED) && e->opts.certdiag && certs && cq_copy_certs(r, certs) != 0)
-		e->caps.alloc_failures++; /* the diagnosis goes without this chain */
+	/* the chain goes with the decision: nothing needs it here after that */
+	if ((what & CR_DECIDED) && e->opts.certdiag && certs)
+		cq_take_certs(r, &a->tls->certs);
 	cq_push(e->cq);
 }
 
