@@ -7,7 +7,6 @@
  */
 #include "dissectors/dns.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +16,49 @@
 /* ------------------------------------------------------------------ names */
 
 /* Label bytes written as they are (0: escaped as \DDD instead), as is or
- * lowercased: the rule of name_walk's byte loop, as tables. */
-static uint8_t name_plain[256], name_lower[256];
+ * lowercased: the rule of name_walk's byte loop, as constant tables. */
+#define NM_PLAIN(c) ((c) > 0x20 && (c) < 0x7f && (c) != '.' && (c) != '\\' ? (c) : 0)
+#define NM_LOWER(c) (NM_PLAIN(c) | ((c) >= 'A' && (c) <= 'Z' ? 0x20 : 0))
+#define NM_R4(f, c) f(c), f((c) + 1), f((c) + 2), f((c) + 3)
+#define NM_R16(f, c) NM_R4(f, c), NM_R4(f, (c) + 4), NM_R4(f, (c) + 8), NM_R4(f, (c) + 12)
+#define NM_R64(f, c) NM_R16(f, c), NM_R16(f, (c) + 16), NM_R16(f, (c) + 32), NM_R16(f, (c) + 48)
+#define NM_R256(f) NM_R64(f, 0), NM_R64(f, 64), NM_R64(f, 128), NM_R64(f, 192)
+static const uint8_t name_plain[256] = { NM_R256(NM_PLAIN) };
+static const uint8_t name_lower[256] = { NM_R256(NM_LOWER) };
 
-static void name_tables(void)
+/* Nonzero when one of the 8 bytes of w is not plain (see name_plain):
+ * >= 0x80, < 0x21, 0x7f, '.' or '\\'. SWAR on the low 7 bits, where no
+ * addition carries into the next byte. */
+static inline uint64_t word_unplain(uint64_t w)
 {
-	for (int ch = 0; ch < 256; ch++) {
-		int plain = ch > 0x20 && ch < 0x7f && ch != '.' && ch != '\\';
-		name_plain[ch] = plain ? (uint8_t)ch : 0;
-		name_lower[ch] = plain ? (uint8_t)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch) : 0;
-	}
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = w & (0x7f * ones);
+	uint64_t ge21 = low7 + (0x80 - 0x21) * ones;              /* high bit: >= 0x21 */
+	uint64_t ge7f = low7 + (0x80 - 0x7f) * ones;              /* high bit: >= 0x7f */
+	uint64_t ndot = (low7 ^ ('.' * ones)) + 0x7f * ones;       /* high bit: != '.' */
+	uint64_t nbsl = (low7 ^ ('\\' * ones)) + 0x7f * ones;     /* high bit: != '\\' */
+	return (w | ~ge21 | ge7f | ~ndot | ~nbsl) & (0x80 * ones);
 }
 
-static pthread_once_t name_tables_once = PTHREAD_ONCE_INIT;
+/* 8 bytes with ASCII A-Z as a-z (the high bit marks A..Z, then 0x20). */
+static inline uint64_t word_lower(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = w & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;
+	uint64_t gt_z = low7 + (0x7f - 'Z') * ones;
+	return w | (((ge_a ^ gt_z) & ~w & (0x80 * ones)) >> 2);
+}
 
 /* Walk the name at off. If out is non-NULL, write its text (see
  * dns_name_text). *next gets the offset after the name in place. Returns
- * DNS_OK, DNS_ETRUNC or DNS_EBAD. */
-static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
-                     char *out, size_t outlen, int lower, size_t *outn)
+ * DNS_OK, DNS_ETRUNC or DNS_EBAD. Every read is checked against len by
+ * index (pos < len before msg[pos], len - pos >= 2 for a pointer, a label's
+ * bytes before they are read). Always inlined: the callers without out
+ * (every name dns_parse meets) get a walk without the text code. */
+static inline __attribute__((always_inline)) int
+name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
+          char *out, size_t outlen, int lower, size_t *outn, int *nhops)
 {
 	size_t pos = off;       /* next byte to read */
 	size_t seq_start = off; /* start of the current label sequence */
@@ -43,23 +66,18 @@ static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
 	size_t o = 0;           /* text length */
 	int jumped = 0, hops = 0, rc = DNS_OK, full = 0;
 
-	if (out)
-		(void)pthread_once(&name_tables_once, name_tables);
-
 	for (;;) {
-		struct cur c = cur_make(msg, len);
-		uint8_t b;
-		if (cur_skip(&c, pos) != PI_OK || cur_u8(&c, &b) != PI_OK) {
+		if (pos >= len) {
 			rc = DNS_ETRUNC;
 			break;
 		}
+		unsigned b = msg[pos];
 		if ((b & 0xC0) == 0xC0) {
-			uint8_t lo;
-			if (cur_u8(&c, &lo) != PI_OK) {
+			if (len - pos < 2) {
 				rc = DNS_ETRUNC;
 				break;
 			}
-			size_t ptr = ((size_t)(b & 0x3F) << 8) | lo;
+			size_t ptr = ((size_t)(b & 0x3F) << 8) | msg[pos + 1];
 			/* tcpdump's rule: strictly before the current sequence */
 			if (ptr >= seq_start || ++hops > DNS_MAX_HOPS) {
 				rc = DNS_EBAD;
@@ -86,16 +104,16 @@ static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
 			break;
 		}
 		/* label of b <= 63 bytes */
-		const uint8_t *lab;
 		wire += 1u + b;
 		if (wire + 1 > DNS_NAME_WIRE_MAX) { /* + the root byte still to come */
 			rc = DNS_EBAD;
 			break;
 		}
-		if (cur_bytes(&c, b, &lab) != PI_OK) {
+		if (len - pos - 1 < b) { /* pos < len here */
 			rc = DNS_ETRUNC;
 			break;
 		}
+		const uint8_t *lab = msg + pos + 1;
 		if (out && !full) {
 			/* text stops at the first piece that does not fit */
 			if (o) {
@@ -104,7 +122,7 @@ static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
 				else
 					full = 1;
 			}
-			uint8_t i = 0;
+			unsigned i = 0;
 			if (o + b + 1 < outlen) {
 				/* room for the label as is: copy its plain bytes at
 				 * table speed, fall to the byte rules at the first other */
@@ -142,12 +160,82 @@ static int name_walk(const uint8_t *msg, size_t len, size_t off, size_t *next,
 		out[o < outlen ? o : outlen - 1] = '\0';
 	if (outn)
 		*outn = o;
+	if (nhops)
+		*nhops = hops;
 	return rc;
 }
 
 int dns_name_skip(const uint8_t *msg, size_t len, size_t off, size_t *next)
 {
-	return name_walk(msg, len, off, next, NULL, 0, 0, NULL);
+	return name_walk(msg, len, off, next, NULL, 0, 0, NULL, NULL);
+}
+
+/* The common case of dns_name_text: a valid name whose label bytes are all
+ * plain, into a buffer that holds any such text (outlen > DNS_NAME_WIRE_MAX:
+ * the text is shorter than the wire form). Same checks as name_walk, in
+ * the same order; returns the length, or -1 for anything else (an error,
+ * a byte to escape), which name_walk then does from the start. Labels are
+ * copied 8 bytes at a time while whole words of plain bytes remain, and
+ * a label's last 8 bytes as one word overlapping those before (reads and
+ * writes stay inside the label). */
+static int name_text_plain(const uint8_t *msg, size_t len, size_t off, char *out, int lower)
+{
+	const uint8_t *map = lower ? name_lower : name_plain;
+	size_t pos = off, seq_start = off, wire = 0, o = 0;
+	int hops = 0;
+	for (;;) {
+		if (pos >= len)
+			return -1;
+		unsigned b = msg[pos];
+		if ((b & 0xC0) == 0xC0) {
+			if (len - pos < 2)
+				return -1;
+			size_t ptr = ((size_t)(b & 0x3F) << 8) | msg[pos + 1];
+			if (ptr >= seq_start || ++hops > DNS_MAX_HOPS)
+				return -1;
+			pos = seq_start = ptr;
+			continue;
+		}
+		if (b & 0xC0)
+			return -1;
+		if (b == 0)
+			break; /* wire <= DNS_NAME_WIRE_MAX - 1 here: the root byte fits */
+		wire += 1u + b;
+		if (wire + 1 > DNS_NAME_WIRE_MAX || len - pos - 1 < b)
+			return -1;
+		const uint8_t *lab = msg + pos + 1;
+		unsigned i = 0;
+		uint64_t w;
+		if (o)
+			out[o++] = '.';
+		for (; i + 8 <= b; i += 8) {
+			memcpy(&w, lab + i, 8);
+			if (word_unplain(w))
+				return -1;
+			if (lower)
+				w = word_lower(w);
+			memcpy(out + o + i, &w, 8);
+		}
+		if (i < b && b >= 8) {
+			memcpy(&w, lab + b - 8, 8);
+			if (word_unplain(w))
+				return -1;
+			if (lower)
+				w = word_lower(w);
+			memcpy(out + o + b - 8, &w, 8);
+			i = b;
+		}
+		for (; i < b; i++) {
+			uint8_t m = map[lab[i]];
+			if (!m)
+				return -1;
+			out[o + i] = (char)m;
+		}
+		o += b;
+		pos += 1u + b;
+	}
+	out[o] = '\0';
+	return (int)o;
 }
 
 int dns_name_text(const uint8_t *msg, size_t len, uint16_t off, char *out, size_t outlen, int lower)
@@ -155,16 +243,55 @@ int dns_name_text(const uint8_t *msg, size_t len, uint16_t off, char *out, size_
 	size_t next, n = 0;
 	if (!outlen)
 		return -1;
-	int rc = name_walk(msg, len, off, &next, out, outlen, lower, &n);
+	if (outlen > DNS_NAME_WIRE_MAX) {
+		int r = name_text_plain(msg, len, off, out, lower);
+		if (r >= 0)
+			return r;
+	}
+	int rc = name_walk(msg, len, off, &next, out, outlen, lower, &n, NULL);
 	return rc == DNS_OK ? (int)n : -1;
+}
+
+/* Names one dns_parse validated: where each starts and the pointers its
+ * walk followed. Most names of a response are one pointer to a name before
+ * (the answers' owners to the question or a CNAME target): such a name is
+ * valid exactly when the name it points at is and has a hop to spare (the
+ * walk from the pointer is the walk from there, one hop more, same wire
+ * length), so it is not walked again. */
+#define DNS_PARSE_MEMO 8
+struct nmemo {
+	unsigned n;
+	uint16_t off[DNS_PARSE_MEMO];
+	uint8_t hops[DNS_PARSE_MEMO];
+};
+
+/* Validate the name at start (see name_walk): *next and the status. */
+static int name_check(const uint8_t *msg, size_t len, size_t start, size_t *next, struct nmemo *nm)
+{
+	int hops = 0, rc;
+	if (start < len && len - start >= 2 && (msg[start] & 0xC0) == 0xC0) {
+		size_t ptr = ((size_t)(msg[start] & 0x3F) << 8) | msg[start + 1];
+		if (ptr < start) /* name_walk's rule for the first pointer */
+			for (unsigned i = 0; i < nm->n; i++)
+				if (nm->off[i] == ptr && nm->hops[i] < DNS_MAX_HOPS) {
+					*next = start + 2;
+					return DNS_OK;
+				}
+	}
+	rc = name_walk(msg, len, start, next, NULL, 0, 0, NULL, &hops);
+	if (rc == DNS_OK && nm->n < DNS_PARSE_MEMO) {
+		nm->off[nm->n] = (uint16_t)start;
+		nm->hops[nm->n++] = (uint8_t)hops;
+	}
+	return rc;
 }
 
 /* Parse a name at the cursor position (offsets are message offsets);
  * advance the cursor past it. */
-static int name_at(const uint8_t *msg, size_t len, struct cur *c, uint16_t *off)
+static int name_at(const uint8_t *msg, size_t len, struct cur *c, uint16_t *off, struct nmemo *nm)
 {
 	size_t start = (size_t)(c->p - msg), next = start;
-	int rc = dns_name_skip(msg, len, start, &next);
+	int rc = name_check(msg, len, start, &next, nm);
 	if (rc != DNS_OK)
 		return rc;
 	*off = (uint16_t)start;
@@ -176,11 +303,11 @@ static int name_at(const uint8_t *msg, size_t len, struct cur *c, uint16_t *off)
 
 /* A name inside RDATA: compression allowed (RFC 3597 4 allows it for the
  * RFC 1035 types), but the in-place part must stay inside the RDATA. */
-static int rdata_name(const uint8_t *msg, size_t len, struct cur *rd, uint16_t *off)
+static int rdata_name(const uint8_t *msg, size_t len, struct cur *rd, uint16_t *off, struct nmemo *nm)
 {
 	size_t start = (size_t)(rd->p - msg), next = start;
 	size_t rdend = (size_t)(rd->end - msg);
-	int rc = dns_name_skip(msg, len, start, &next);
+	int rc = name_check(msg, len, start, &next, nm);
 	if (rc != DNS_OK)
 		return DNS_EBAD; /* the RDATA is all present: running out is malformed */
 	if (next > rdend)
@@ -259,7 +386,7 @@ static void svcb_params(const uint8_t *msg, struct cur *rd, struct dns_svcb *s, 
 
 /* Decode the RDATA of *rr. A malformed name makes the message DNS_EBAD;
  * fixed-size fields of the wrong size only leave rdata_ok at 0. */
-static int rdata_decode(const uint8_t *msg, size_t len, struct dns_rr *rr)
+static int rdata_decode(const uint8_t *msg, size_t len, struct dns_rr *rr, struct nmemo *nm)
 {
 	struct cur rd = cur_make(msg + rr->rdoff, rr->rdlen);
 	int rc;
@@ -281,26 +408,26 @@ static int rdata_decode(const uint8_t *msg, size_t len, struct dns_rr *rr)
 	case DNS_T_NS:
 	case DNS_T_PTR:
 	case DNS_T_DNAME:
-		rc = rdata_name(msg, len, &rd, &rr->u.target);
+		rc = rdata_name(msg, len, &rd, &rr->u.target, nm);
 		rr->rdata_ok = rc == DNS_OK && !cur_left(&rd);
 		return rc;
 	case DNS_T_MX:
 		if (cur_u16(&rd, &skip16) != PI_OK)
 			return DNS_OK;
-		rc = rdata_name(msg, len, &rd, &rr->u.target);
+		rc = rdata_name(msg, len, &rd, &rr->u.target, nm);
 		rr->rdata_ok = rc == DNS_OK && !cur_left(&rd);
 		return rc;
 	case DNS_T_SRV:
 		if (cur_skip(&rd, 6) != PI_OK)
 			return DNS_OK;
-		rc = rdata_name(msg, len, &rd, &rr->u.target);
+		rc = rdata_name(msg, len, &rd, &rr->u.target, nm);
 		rr->rdata_ok = rc == DNS_OK && !cur_left(&rd);
 		return rc;
 	case DNS_T_SOA: {
 		uint32_t refresh, retry, expire;
-		rc = rdata_name(msg, len, &rd, &rr->u.soa.mname);
+		rc = rdata_name(msg, len, &rd, &rr->u.soa.mname, nm);
 		if (rc == DNS_OK)
-			rc = rdata_name(msg, len, &rd, &rr->u.soa.rname);
+			rc = rdata_name(msg, len, &rd, &rr->u.soa.rname, nm);
 		if (rc != DNS_OK)
 			return rc;
 		if (cur_u32(&rd, &rr->u.soa.serial) == PI_OK && cur_u32(&rd, &refresh) == PI_OK &&
@@ -322,7 +449,7 @@ static int rdata_decode(const uint8_t *msg, size_t len, struct dns_rr *rr)
 		memset(&rr->u.svcb, 0, sizeof rr->u.svcb);
 		if (cur_u16(&rd, &rr->u.svcb.priority) != PI_OK)
 			return DNS_OK;
-		rc = rdata_name(msg, len, &rd, &rr->u.svcb.target);
+		rc = rdata_name(msg, len, &rd, &rr->u.svcb.target, nm);
 		if (rc != DNS_OK)
 			return rc;
 		svcb_params(msg, &rd, &rr->u.svcb, &ok);
@@ -336,21 +463,32 @@ static int rdata_decode(const uint8_t *msg, size_t len, struct dns_rr *rr)
 
 /* ---------------------------------------------------------------- message */
 
-static int parse_rr(const uint8_t *msg, size_t len, struct cur *c, struct dns_rr *rr)
+static int parse_rr(const uint8_t *msg, size_t len, struct cur *c, struct dns_rr *rr, struct nmemo *nm)
 {
 	uint16_t rdlen;
 	const uint8_t *rdp;
-	int rc = name_at(msg, len, c, &rr->name);
+	int rc = name_at(msg, len, c, &rr->name, nm);
 	if (rc != DNS_OK)
 		return rc;
-	if (cur_u16(c, &rr->type) != PI_OK || cur_u16(c, &rr->rclass) != PI_OK ||
-	    cur_u32(c, &rr->ttl) != PI_OK || cur_u16(c, &rdlen) != PI_OK ||
-	    cur_bytes(c, rdlen, &rdp) != PI_OK)
-		return DNS_ETRUNC;
+	if (cur_left(c) >= 10) {
+		/* the fixed fields present: read them under one check */
+		const uint8_t *p = c->p;
+		rr->type = (uint16_t)(p[0] << 8 | p[1]);
+		rr->rclass = (uint16_t)(p[2] << 8 | p[3]);
+		rr->ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+		rdlen = (uint16_t)(p[8] << 8 | p[9]);
+		c->p += 10;
+		if (cur_bytes(c, rdlen, &rdp) != PI_OK)
+			return DNS_ETRUNC;
+	} else if (cur_u16(c, &rr->type) != PI_OK || cur_u16(c, &rr->rclass) != PI_OK ||
+	           cur_u32(c, &rr->ttl) != PI_OK || cur_u16(c, &rdlen) != PI_OK ||
+	           cur_bytes(c, rdlen, &rdp) != PI_OK) {
+		return DNS_ETRUNC; /* the cursor after the fields that were there */
+	}
 	rr->rdoff = (uint16_t)(rdp - msg);
 	rr->rdlen = rdlen;
 	rr->rdata_ok = 0;
-	return rdata_decode(msg, len, rr);
+	return rdata_decode(msg, len, rr, nm);
 }
 
 int dns_parse(const uint8_t *buf, size_t len, struct dns_msg *m)
@@ -358,7 +496,9 @@ int dns_parse(const uint8_t *buf, size_t len, struct dns_msg *m)
 	struct cur c;
 	int rc = DNS_OK;
 	uint16_t counts[3];
+	struct nmemo nm;
 
+	nm.n = 0;
 	/* reset the scalar part only: the RR arrays are filled by count */
 	memset(m, 0, offsetof(struct dns_msg, an));
 	m->buf = buf;
@@ -399,7 +539,7 @@ flags:
 
 	for (uint32_t i = 0; i < m->qdcount; i++) {
 		uint16_t off, qt, qc;
-		rc = name_at(buf, len, &c, &off);
+		rc = name_at(buf, len, &c, &off, &nm);
 		if (rc != DNS_OK)
 			goto out;
 		if (cur_u16(&c, &qt) != PI_OK || cur_u16(&c, &qc) != PI_OK) {
@@ -425,7 +565,7 @@ flags:
 		for (uint32_t i = 0; i < counts[s]; i++) {
 			struct dns_rr tmp, *rr = *kept < maxkeep[s] ? &arr[*kept] : &tmp;
 			rr->section = (uint8_t)s;
-			rc = parse_rr(buf, len, &c, rr);
+			rc = parse_rr(buf, len, &c, rr, &nm);
 			if (rc != DNS_OK)
 				goto out;
 			m->nrr_parsed[s]++;

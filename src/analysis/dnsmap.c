@@ -166,8 +166,12 @@ struct iname { /* an interned name */
 	const struct dchain *cn_chain;   /* latest chain it is a CNAME target in */
 };
 
+#define REC_AIX 32 /* slots of a record's address index: twice DNS_REC_MAX_ADDRS */
+
 struct rnode {
 	struct hnode h;
+	struct iname *ne;       /* the interned entry of r.name */
+	uint8_t aix[REC_AIX];   /* r.addr[] by address: index + 1, 0 empty (rec_add_addr) */
 	struct dns_rec r;
 };
 
@@ -205,6 +209,25 @@ struct qrow { /* one line of the per-query log */
 	char *qname, *chain, *a, *aaaa;
 };
 
+#define DNS_MSG_NAMES 16 /* name places remembered per message (more: looked up again) */
+#define DNS_WIRE_SLOTS 512 /* wire-form memo of names (see msg_name) */
+
+#define DNS_SNI_SLOTS 256  /* memo of SNI look-ups (see sni_find) */
+#define DNS_SNI_MEMO_MAX 64 /* longest SNI kept there */
+
+struct sslot { /* an SNI as given (case kept) -> its entry, or none as of names.n */
+	struct iname *e;
+	uint32_t names_n;   /* e == NULL: t->names.n when it was not found */
+	uint8_t used, len;
+	char s[DNS_SNI_MEMO_MAX];
+};
+
+struct wslot { /* a name's labels as on the wire, pointers followed -> its entry */
+	struct iname *e;
+	uint16_t len;
+	uint8_t wire[DNS_NAME_WIRE_MAX];
+};
+
 struct dns_tracker {
 	struct pi_caps *caps;
 	uint64_t gen;       /* bumped by whatever may change dns_attribute's answers */
@@ -230,6 +253,13 @@ struct dns_tracker {
 	size_t nrows, caprows;
 
 	struct dns_msg m;   /* scratch for the message being tracked */
+	/* names of m already interned or found, by place (see msg_name) */
+	struct { uint16_t place; struct iname *e; } mn[DNS_MSG_NAMES];
+	int nmn;
+	struct wslot *wc;   /* DNS_WIRE_SLOTS, allocated at the first name */
+	uint8_t wc_failed;  /* its allocation failed: go without */
+	uint8_t sc_failed;
+	struct sslot *sc;   /* DNS_SNI_SLOTS, allocated at the first SNI */
 };
 
 #define DNS_MAX_INTERN  (4u * PI_DNS_MAX_NAMES)
@@ -278,11 +308,95 @@ static struct iname *name_find(struct dns_tracker *t, const char *s, size_t len,
 	return NULL;
 }
 
-/* Intern s (already lower-case). NULL when the cap is reached or no memory. */
-static struct iname *name_intern(struct dns_tracker *t, const char *s)
+/* 8 bytes with ASCII A-Z as a-z (SWAR: a byte's high bit marks A..Z). */
+static inline uint64_t lower_word(uint64_t w)
 {
-	size_t len = strlen(s);
-	uint64_t h = pi_hash(s, len, 0x6e616d65);
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = w & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;  /* high bit: byte >= 'A' */
+	uint64_t gt_z = low7 + (0x7f - 'Z') * ones;  /* high bit: byte > 'Z' */
+	return w | (((ge_a ^ gt_z) & ~w & (0x80 * ones)) >> 2);
+}
+
+/* The hash of the name index (buckets only: every match compares the
+ * text): a multiply-xorshift step per 8 bytes, the last 8 bytes read as
+ * one word overlapping the ones before (no byte loop) when len >= 8, then
+ * pi_fmix64. lower: hash s with A-Z as a-z, the value of the lower-case
+ * copy (the SNI is looked up without making it). Names are hashed for
+ * every message and connection: pi_hash cost ~120 instructions here. */
+static inline uint64_t name_hash_impl(const char *s, size_t len, int lower)
+{
+	uint64_t h = 0x6e616d65ull ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull), w;
+	size_t i = 0;
+	if (len >= 8) {
+		for (; i + 8 < len; i += 8) {
+			memcpy(&w, s + i, 8);
+			if (lower)
+				w = lower_word(w);
+			h = (h ^ w) * 0xff51afd7ed558ccdull;
+			h ^= h >> 32;
+		}
+		memcpy(&w, s + len - 8, 8);
+		if (lower)
+			w = lower_word(w);
+	} else {
+		w = 0;
+		for (; i < len; i++)
+			w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+		if (lower)
+			w = lower_word(w);
+	}
+	return pi_fmix64((h ^ w) * 0xc4ceb9fe1a85ec53ull);
+}
+
+static uint64_t name_hash(const char *s, size_t len)
+{
+	return name_hash_impl(s, len, 0);
+}
+
+static uint64_t name_hash_anycase(const char *s, size_t len)
+{
+	return name_hash_impl(s, len, 1);
+}
+
+/* name_find for s in any case: the entry whose (lower-case) text is s with
+ * A-Z as a-z, without making the lower-case copy; h = name_hash_anycase(s). */
+static struct iname *name_find_anycase(struct dns_tracker *t, const char *s, size_t len, uint64_t h)
+{
+	if (!t->names_ix.nb)
+		return NULL;
+	for (uint32_t j = t->names_ix.b[h & (t->names_ix.nb - 1)]; j;) {
+		struct iname *e = vat(&t->names, j - 1);
+		if (e->h.hash == h && e->len == len) {
+			size_t i = 0;
+			uint64_t a, b;
+			for (; i + 8 <= len; i += 8) {
+				memcpy(&a, s + i, 8);
+				memcpy(&b, e->s + i, 8);
+				if (lower_word(a) != b)
+					break;
+			}
+			if (i + 8 > len) {
+				for (; i < len; i++) {
+					char c = s[i];
+					if (c >= 'A' && c <= 'Z')
+						c = (char)(c - 'A' + 'a');
+					if (c != e->s[i])
+						break;
+				}
+				if (i == len)
+					return e;
+			}
+		}
+		j = e->h.hnext;
+	}
+	return NULL;
+}
+
+/* Intern s (already lower-case, len bytes, h = name_hash). NULL when the
+ * cap is reached or no memory. */
+static struct iname *name_intern(struct dns_tracker *t, const char *s, size_t len, uint64_t h)
+{
 	struct iname *e = name_find(t, s, len, h);
 	if (e)
 		return e;
@@ -305,7 +419,9 @@ static struct iname *name_intern(struct dns_tracker *t, const char *s)
 
 static const struct dchain *chain_intern(struct dns_tracker *t, const char *const *names, int n)
 {
-	uint64_t h = pi_hash(names, (size_t)n * sizeof *names, 0x636861696e);
+	uint64_t h = 0x636861696eull; /* the bucket only: a match compares the names */
+	for (int i = 0; i < n; i++)
+		h = pi_fmix64(h ^ (uint64_t)(uintptr_t)names[i]);
 	if (t->chains_ix.nb) {
 		for (uint32_t j = t->chains_ix.b[h & (t->chains_ix.nb - 1)]; j;) {
 			struct dchain *e = vat(&t->chains, j - 1);
@@ -331,20 +447,19 @@ static const struct dchain *chain_intern(struct dns_tracker *t, const char *cons
 
 /* ---------------------------------------------------------------- records */
 
+/* The key is the interned name's address and the type: one multiply-mix
+ * (the bucket only; a match compares both fields). */
 static uint64_t rec_hash(const char *name, uint16_t qtype)
 {
-	struct { const char *p; uint16_t q; } k;
-	memset(&k, 0, sizeof k);
-	k.p = name;
-	k.q = qtype;
-	return pi_hash(&k, sizeof k, 0x726563);
+	return pi_fmix64(((uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15ull) ^ qtype ^ 0x726563);
 }
 
 /* Record number + 1 for (interned name, qtype), created if absent and room;
  * 0 if it cannot be kept (counted in caps->dns_names_dropped). */
-static uint32_t rec_get(struct dns_tracker *t, const char *name, uint16_t qtype,
+static uint32_t rec_get(struct dns_tracker *t, struct iname *ne, uint16_t qtype,
                         uint64_t frame)
 {
+	const char *name = ne->s;
 	uint64_t h = rec_hash(name, qtype);
 	if (t->recs_ix.nb) {
 		for (uint32_t j = t->recs_ix.b[h & (t->recs_ix.nb - 1)]; j;) {
@@ -365,6 +480,7 @@ static uint32_t rec_get(struct dns_tracker *t, const char *name, uint16_t qtype,
 		return 0;
 	}
 	e->h.hash = h;
+	e->ne = ne;
 	e->r.name = name;
 	e->r.qtype = qtype;
 	e->r.last_rcode = -1;
@@ -373,6 +489,11 @@ static uint32_t rec_get(struct dns_tracker *t, const char *name, uint16_t qtype,
 	t->recs.n++;
 	hidx_link(&t->recs_ix, &t->recs, t->recs.n - 1);
 	return t->recs.n;
+}
+
+static struct rnode *rnode_at(struct dns_tracker *t, uint32_t r1)
+{
+	return r1 ? vat(&t->recs, r1 - 1) : NULL;
 }
 
 static struct dns_rec *rec_at(struct dns_tracker *t, uint32_t r1)
@@ -402,20 +523,21 @@ static void conv_make(struct conv *c, int transport, int ipver, const uint8_t sr
 	c->pb = swap ? sport : dport;
 }
 
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+
+/* The key mixed a word at a time (the bucket only: tx_find compares every
+ * field). */
 static uint64_t tx_hash(const struct conv *c, uint16_t id)
 {
-	uint8_t k[40];
-	k[0] = c->transport;
-	k[1] = c->ipver;
-	memcpy(k + 2, c->a, 16);
-	memcpy(k + 18, c->b, 16);
-	k[34] = (uint8_t)(c->pa >> 8);
-	k[35] = (uint8_t)c->pa;
-	k[36] = (uint8_t)(c->pb >> 8);
-	k[37] = (uint8_t)c->pb;
-	k[38] = (uint8_t)(id >> 8);
-	k[39] = (uint8_t)id;
-	return pi_hash(k, sizeof k, 0x7478);
+	uint64_t h = pi_fmix64(0x7478 ^ load64(c->a) ^ (load64(c->a + 8) * 0x9e3779b97f4a7c15ull));
+	h = pi_fmix64(h ^ load64(c->b) ^ (load64(c->b + 8) * 0xc2b2ae3d27d4eb4full));
+	return pi_fmix64(h ^ ((uint64_t)c->transport << 56 | (uint64_t)c->ipver << 48 |
+	                      (uint64_t)c->pa << 32 | (uint64_t)c->pb << 16 | id));
 }
 
 /* The latest transaction with this id in this conversation. */
@@ -497,9 +619,7 @@ static void tx_clear(struct dns_tracker *t)
 
 static inline uint64_t amap_word(const uint8_t *p)
 {
-	uint64_t w;
-	memcpy(&w, p, 8);
-	return w;
+	return load64(p);
 }
 
 /* The key (version, any, client unless any, server) mixed a word at a time:
@@ -516,8 +636,8 @@ static inline uint64_t amap_hash(int ver, int any, const uint8_t client[16], con
 	return h;
 }
 
-static struct amap *amap_find(struct dns_tracker *t, int ver, int any, const uint8_t client[16],
-                              const uint8_t server[16], uint64_t h)
+static inline struct amap *amap_find(struct dns_tracker *t, int ver, int any, const uint8_t client[16],
+                                     const uint8_t server[16], uint64_t h)
 {
 	if (!t->amap_ix.nb)
 		return NULL;
@@ -572,46 +692,56 @@ static void amap_sweep(struct dns_tracker *t, uint64_t now_ns)
 	t->amap_sweep_at = t->amap_live * 2 > DNS_AMAP_SWEEP_MIN ? t->amap_live * 2 : DNS_AMAP_SWEEP_MIN;
 }
 
-static void amap_learn(struct dns_tracker *t, int ver, int any, const uint8_t client[16],
-                       const uint8_t server[16], const struct ahist *a)
+/* A new key (amap_learn found none); NULL when out of memory. Kept out of
+ * line: most answers refresh a key that exists. */
+static __attribute__((noinline)) struct amap *
+amap_add(struct dns_tracker *t, int ver, int any, const uint8_t client[16], const uint8_t server[16],
+         uint64_t h, uint64_t now_ns)
+{
+	struct amap *e;
+	uint32_t i;
+	if (t->amap_live >= t->amap_sweep_at)
+		amap_sweep(t, now_ns);
+	if (t->amap_free) {
+		i = t->amap_free - 1;
+		e = vat(&t->amap, i);
+		t->amap_free = e->h.hnext;
+		memset(e, 0, sizeof *e);
+	} else if (t->amap.n < DNS_MAX_ADDRMAP) {
+		i = t->amap.n;
+		if (!(e = vslot(&t->amap, i))) {
+			alloc_failed(t);
+			return NULL;
+		}
+		t->amap.n++;
+		t->amap_next++;
+	} else {
+		i = (uint32_t)(t->amap_next % DNS_MAX_ADDRMAP);
+		e = vat(&t->amap, i);
+		hidx_unlink(&t->amap_ix, &t->amap, i);
+		memset(e, 0, sizeof *e);
+		t->st.addrmap_evicted++;
+		t->amap_live--;
+		t->amap_next++;
+	}
+	t->amap_live++;
+	e->h.hash = h;
+	e->ver = (uint8_t)ver;
+	e->any = (uint8_t)any;
+	if (!any)
+		memcpy(e->client, client, 16);
+	memcpy(e->server, server, 16);
+	hidx_link(&t->amap_ix, &t->amap, i);
+	return e;
+}
+
+static inline void amap_learn(struct dns_tracker *t, int ver, int any, const uint8_t client[16],
+                              const uint8_t server[16], const struct ahist *a)
 {
 	uint64_t h = amap_hash(ver, any, client, server);
 	struct amap *e = amap_find(t, ver, any, client, server, h);
-	if (!e) {
-		uint32_t i;
-		if (t->amap_live >= t->amap_sweep_at)
-			amap_sweep(t, a->ts);
-		if (t->amap_free) {
-			i = t->amap_free - 1;
-			e = vat(&t->amap, i);
-			t->amap_free = e->h.hnext;
-			memset(e, 0, sizeof *e);
-		} else if (t->amap.n < DNS_MAX_ADDRMAP) {
-			i = t->amap.n;
-			if (!(e = vslot(&t->amap, i))) {
-				alloc_failed(t);
-				return;
-			}
-			t->amap.n++;
-			t->amap_next++;
-		} else {
-			i = (uint32_t)(t->amap_next % DNS_MAX_ADDRMAP);
-			e = vat(&t->amap, i);
-			hidx_unlink(&t->amap_ix, &t->amap, i);
-			memset(e, 0, sizeof *e);
-			t->st.addrmap_evicted++;
-			t->amap_live--;
-			t->amap_next++;
-		}
-		t->amap_live++;
-		e->h.hash = h;
-		e->ver = (uint8_t)ver;
-		e->any = (uint8_t)any;
-		if (!any)
-			memcpy(e->client, client, 16);
-		memcpy(e->server, server, 16);
-		hidx_link(&t->amap_ix, &t->amap, i);
-	}
+	if (!e && !(e = amap_add(t, ver, any, client, server, h, a->ts)))
+		return;
 	/* the same answer again (same chain): refresh it in place */
 	for (int k = 0; k < e->nh; k++) {
 		if (e->hist[k].chain == a->chain && e->hist[k].ts <= a->ts) {
@@ -655,11 +785,17 @@ static int is_sinkhole_addr(int ver, const uint8_t *a)
 	return 0;
 }
 
-/* Lower-case text of a name; the root is ".". */
-static void name_lc(const struct dns_msg *m, uint16_t off, char *out)
+/* Lower-case text of a name; the root is ".". Returns its length. */
+static size_t name_lc(const struct dns_msg *m, uint16_t off, char *out)
 {
-	if (dns_name_text(m->buf, m->len, off, out, DNS_NAME_TEXT_MAX, 1) <= 0 && out[0] == '\0')
+	int n = dns_name_text(m->buf, m->len, off, out, DNS_NAME_TEXT_MAX, 1);
+	if (n > 0)
+		return (size_t)n;
+	if (out[0] == '\0') {
 		strcpy(out, ".");
+		return 1;
+	}
+	return strlen(out); /* not decoded (cannot happen for a parsed name) */
 }
 
 static void addr_text(int ver, const uint8_t *a, char *buf, size_t len)
@@ -673,54 +809,144 @@ static void addr_text(int ver, const uint8_t *a, char *buf, size_t len)
 struct ans { /* what a response says about one queried name */
 	int nchain;                                 /* names incl. head */
 	const char *chain[PI_DNS_MAX_CHAIN + 1];    /* interned; [0] = head */
+	struct iname *ent[PI_DNS_MAX_CHAIN + 1];    /* their entries */
 	uint32_t chain_ttl_min;
 	int has_chain_ttl;
 };
 
+/* Where the name at off really is: a name that is only a compression
+ * pointer is the name it points at (the answers of one name all point at
+ * one copy of it). */
+static int name_place(const struct dns_msg *m, uint16_t off)
+{
+	if ((size_t)off + 1 < m->len && (m->buf[off] & 0xC0) == 0xC0)
+		return (m->buf[off] & 0x3F) << 8 | m->buf[off + 1];
+	return off;
+}
+
+/* The name at off as its labels are on the wire, pointers followed: the
+ * length bytes and label bytes up to and including the root byte, into
+ * flat (DNS_NAME_WIRE_MAX bytes). Its text (dns_name_text) depends on these
+ * bytes only. Returns the length, 0 if the walk meets anything but labels
+ * and backward pointers within the bounds (the parser's rules are stricter:
+ * a name it kept never fails here). */
+static size_t name_flat(const struct dns_msg *m, uint16_t off, uint8_t *flat)
+{
+	size_t pos = off, n = 0;
+	int hops = 0;
+	for (;;) {
+		if (pos >= m->len)
+			return 0;
+		unsigned b = m->buf[pos];
+		if ((b & 0xC0) == 0xC0) {
+			size_t ptr;
+			if (m->len - pos < 2 || ++hops > DNS_MAX_HOPS)
+				return 0;
+			ptr = (size_t)(b & 0x3F) << 8 | m->buf[pos + 1];
+			if (ptr >= pos)
+				return 0;
+			pos = ptr;
+			continue;
+		}
+		if ((b & 0xC0) || n + 1 + b > DNS_NAME_WIRE_MAX || m->len - pos < 1 + (size_t)b)
+			return 0;
+		memcpy(flat + n, m->buf + pos, 1 + (size_t)b);
+		n += 1 + (size_t)b;
+		if (!b)
+			return n;
+		pos += 1 + (size_t)b;
+	}
+}
+
+/* The interned entry of the name at off of the message being tracked:
+ * interned if intern, else only found (NULL if never interned). Two memos
+ * spare the text, its hash and look-up (~800 instructions a name), both
+ * exact and keeping found entries only (a name not found now may be
+ * interned later; an intern that failed is tried again, as before):
+ *  - t->mn, per message: each place's entry. Every name offset of a parsed
+ *    message was validated, so the walk from a pointer and the walk from
+ *    the place it points at give the same text;
+ *  - t->wc, across messages, direct-mapped: the entry of a name's flat
+ *    wire form (name_flat), compared whole; the text is a function of it.
+ *    Names recur (every response repeats its query's), in the same case. */
+static struct iname *msg_name(struct dns_tracker *t, uint16_t off, int intern)
+{
+	const struct dns_msg *m = &t->m;
+	uint16_t place = (uint16_t)name_place(m, off);
+	char buf[DNS_NAME_TEXT_MAX];
+	uint8_t flat[DNS_NAME_WIRE_MAX];
+	struct wslot *ws = NULL;
+	struct iname *e;
+	for (int i = 0; i < t->nmn; i++)
+		if (t->mn[i].place == place)
+			return t->mn[i].e;
+	if (!t->wc && !t->wc_failed && !(t->wc = calloc(DNS_WIRE_SLOTS, sizeof *t->wc)))
+		t->wc_failed = 1; /* only slower */
+	size_t fl = t->wc ? name_flat(m, off, flat) : 0;
+	if (fl) {
+		ws = &t->wc[name_hash((const char *)flat, fl) & (DNS_WIRE_SLOTS - 1)];
+		if (ws->e && ws->len == fl && !memcmp(ws->wire, flat, fl)) {
+			e = ws->e;
+			goto found;
+		}
+	}
+	size_t n = name_lc(m, off, buf);
+	uint64_t h = name_hash(buf, n);
+	e = intern ? name_intern(t, buf, n, h) : name_find(t, buf, n, h);
+	if (e && ws) {
+		ws->e = e;
+		ws->len = (uint16_t)fl;
+		memcpy(ws->wire, flat, fl);
+	}
+found:
+	if (e && t->nmn < DNS_MSG_NAMES) {
+		t->mn[t->nmn].place = place;
+		t->mn[t->nmn].e = e;
+		t->nmn++;
+	}
+	return e;
+}
+
 /* Follow the answer section's CNAMEs from head (interned). Loop-safe: each
  * RR is used once, a target already in the chain stops it, and the chain is
  * at most PI_DNS_MAX_CHAIN CNAMEs long. */
-static void follow_chain(struct dns_tracker *t, const struct dns_msg *m, const char *head,
+static void follow_chain(struct dns_tracker *t, const struct dns_msg *m, struct iname *head,
                          struct ans *an)
 {
-	const char *owner[DNS_MAX_AN], *target[DNS_MAX_AN] = { 0 };
+	struct iname *owner[DNS_MAX_AN], *target[DNS_MAX_AN] = { 0 };
 	uint32_t ttl[DNS_MAX_AN];
 	uint8_t used[DNS_MAX_AN];
 	int ncn = 0;
-	char buf[DNS_NAME_TEXT_MAX];
 
 	an->nchain = 1;
-	an->chain[0] = head;
+	an->chain[0] = head->s;
+	an->ent[0] = head;
 	an->has_chain_ttl = 0;
 	an->chain_ttl_min = 0;
 	/* pass 1: intern the targets, so that pass 2 finds every owner that
 	 * can be on the chain (the head or a target) whatever the RR order */
 	for (int i = 0; i < m->nan; i++) {
 		const struct dns_rr *rr = &m->an[i];
-		struct iname *tg;
 		target[i] = NULL;
 		if (rr->type != DNS_T_CNAME || !rr->rdata_ok)
 			continue;
-		name_lc(m, rr->u.target, buf);
-		if ((tg = name_intern(t, buf)) != NULL)
-			target[i] = tg->s;
+		target[i] = msg_name(t, rr->u.target, 1);
 	}
 	for (int i = 0; i < m->nan; i++) {
 		const struct dns_rr *rr = &m->an[i];
 		struct iname *o;
 		if (!target[i])
 			continue;
-		name_lc(m, rr->name, buf);
-		o = name_find(t, buf, strlen(buf), pi_hash(buf, strlen(buf), 0x6e616d65));
+		o = msg_name(t, rr->name, 0);
 		if (!o)
 			continue; /* an owner never interned cannot be on the chain */
-		owner[ncn] = o->s;
+		owner[ncn] = o;
 		target[ncn] = target[i];
 		ttl[ncn] = rr->ttl;
 		used[ncn] = 0;
 		ncn++;
 	}
-	const char *cur = head;
+	struct iname *cur = head;
 	while (an->nchain <= (int)PI_DNS_MAX_CHAIN) {
 		int k = -1;
 		for (int i = 0; i < ncn; i++)
@@ -732,9 +958,10 @@ static void follow_chain(struct dns_tracker *t, const struct dns_msg *m, const c
 			break;
 		used[k] = 1;
 		for (int j = 0; j < an->nchain; j++)
-			if (an->chain[j] == target[k])
+			if (an->ent[j] == target[k])
 				return; /* loop */
-		an->chain[an->nchain++] = target[k];
+		an->chain[an->nchain] = target[k]->s;
+		an->ent[an->nchain++] = target[k];
 		if (!an->has_chain_ttl || ttl[k] < an->chain_ttl_min)
 			an->chain_ttl_min = ttl[k];
 		an->has_chain_ttl = 1;
@@ -743,39 +970,39 @@ static void follow_chain(struct dns_tracker *t, const struct dns_msg *m, const c
 }
 
 /* Is the owner of rr one of the chain's names? */
-/* Where the name at off really is: a name that is only a compression
- * pointer is the name it points at (the answers of one name all point at
- * one copy of it). */
-static int name_place(const struct dns_msg *m, uint16_t off)
+static int owner_on_chain(struct dns_tracker *t, const struct dns_rr *rr, const struct ans *an)
 {
-	if ((size_t)off + 1 < m->len && (m->buf[off] & 0xC0) == 0xC0)
-		return (m->buf[off] & 0x3F) << 8 | m->buf[off + 1];
-	return off;
-}
-
-static int owner_on_chain(struct dns_tracker *t, const struct dns_msg *m, const struct dns_rr *rr,
-                          const struct ans *an)
-{
-	char buf[DNS_NAME_TEXT_MAX];
-	name_lc(m, rr->name, buf);
-	struct iname *o = name_find(t, buf, strlen(buf), pi_hash(buf, strlen(buf), 0x6e616d65));
+	struct iname *o = msg_name(t, rr->name, 0);
 	if (!o)
 		return 0;
 	for (int j = 0; j < an->nchain; j++)
-		if (an->chain[j] == o->s)
+		if (an->ent[j] == o)
 			return 1;
 	return 0;
 }
 
-static void rec_add_addr(struct dns_rec *r, int ver, const uint8_t *a, uint32_t ttl)
+/* Add an address to the record (or refresh its TTL). A name answered from
+ * a pool larger than DNS_REC_MAX_ADDRS brings addresses not kept in every
+ * answer: rn->aix finds an address without going through the list (open
+ * addressing, linear probing; at most DNS_REC_MAX_ADDRS of REC_AIX slots
+ * used, so an empty slot ends every search). */
+static void rec_add_addr(struct rnode *rn, int ver, const uint8_t *a, uint32_t ttl)
 {
+	struct dns_rec *r = &rn->r;
 	uint8_t full[16] = { 0 };
 	memcpy(full, a, ver == 4 ? 4 : 16);
-	for (int i = 0; i < r->naddr; i++)
-		if (r->addr[i].ver == ver && !memcmp(r->addr[i].a, full, 16)) {
-			r->addr[i].ttl = ttl;
+	uint64_t f0 = load64(full), f1 = load64(full + 8);
+	unsigned p = (unsigned)(((f0 ^ (uint64_t)ver) * 0x9e3779b97f4a7c15ull ^ f1 * 0xc2b2ae3d27d4eb4full) >> 59);
+	for (unsigned k = 0; k < REC_AIX; k++, p = (p + 1) & (REC_AIX - 1)) {
+		unsigned i = rn->aix[p];
+		if (!i)
+			break;
+		struct dns_addr_ttl *x = &r->addr[i - 1];
+		if (x->ver == ver && load64(x->a) == f0 && load64(x->a + 8) == f1) {
+			x->ttl = ttl;
 			return;
 		}
+	}
 	if (r->naddr >= DNS_REC_MAX_ADDRS) {
 		r->addr_dropped++;
 		return;
@@ -784,6 +1011,7 @@ static void rec_add_addr(struct dns_rec *r, int ver, const uint8_t *a, uint32_t 
 	memcpy(r->addr[r->naddr].a, full, 16);
 	r->addr[r->naddr].ttl = ttl;
 	r->naddr++;
+	rn->aix[p] = r->naddr; /* p: the empty slot that ended the search */
 }
 
 static void rec_ttl(struct dns_rec *r, uint32_t ttl)
@@ -794,10 +1022,11 @@ static void rec_ttl(struct dns_rec *r, uint32_t ttl)
 }
 
 /* Apply a response to record r (may be NULL) and to the address map. */
-static void learn_response(struct dns_tracker *t, struct dns_rec *r, const char *head, int ipver,
+static void learn_response(struct dns_tracker *t, struct rnode *rn, struct iname *head, int ipver,
                            const uint8_t client[16], uint64_t frame, uint64_t ts_ns)
 {
 	const struct dns_msg *m = &t->m;
+	struct dns_rec *r = rn ? &rn->r : NULL;
 	struct ans an;
 	if (!head)
 		return;
@@ -829,10 +1058,7 @@ static void learn_response(struct dns_tracker *t, struct dns_rec *r, const char 
 	/* the chain's names point back at its head (for SNI = CDN name) */
 	if (ch) {
 		for (int j = 0; j < ch->n; j++) {
-			struct iname *e = name_find(t, ch->name[j], strlen(ch->name[j]),
-			                            pi_hash(ch->name[j], strlen(ch->name[j]), 0x6e616d65));
-			if (!e)
-				continue;
+			struct iname *e = an.ent[j]; /* ch->name[j] == an.chain[j] */
 			if (j == 0) {
 				e->head_chain = ch;
 				e->head_input = t->input;
@@ -861,13 +1087,13 @@ static void learn_response(struct dns_tracker *t, struct dns_rec *r, const char 
 		int here = name_place(m, rr->name);
 		if (here != last_name) {
 			last_name = here;
-			last_on = owner_on_chain(t, m, rr, &an);
+			last_on = owner_on_chain(t, rr, &an);
 		}
 		if (!last_on)
 			continue;
 		const uint8_t *a = ver == 4 ? rr->u.a : rr->u.aaaa;
 		if (r) {
-			rec_add_addr(r, ver, a, rr->ttl);
+			rec_add_addr(rn, ver, a, rr->ttl);
 			rec_ttl(r, rr->ttl);
 			if (is_sinkhole_addr(ver, a) && !is_local_name(r->name))
 				r->sinkhole = 1;
@@ -1091,6 +1317,8 @@ void dns_tracker_free(struct dns_tracker *t)
 		free(t->rows[i].aaaa);
 	}
 	free(t->rows);
+	free(t->wc);
+	free(t->sc);
 	while (t->arena) {
 		struct arena_blk *n = t->arena->next;
 		free(t->arena);
@@ -1141,7 +1369,6 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
 {
 	t->gen++;
 	struct dns_msg *m = &t->m;
-	char buf[DNS_NAME_TEXT_MAX];
 
 	if (len < 4) { /* no id and flags: Wireshark stops before matching */
 		if (kind == DNS_KIND_DNS)
@@ -1160,22 +1387,20 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
 		return;
 
 	int status = dns_parse(msg, len, m);
+	t->nmn = 0; /* a new message: no place known */
 	struct conv c;
 	conv_make(&c, transport, ipver, src, sport, dst, dport);
 	uint64_t h = tx_hash(&c, m->id);
 	struct ptx *tx = tx_find(t, &c, m->id, h);
-	const char *qn = NULL;
+	struct iname *qn = NULL;
 	uint32_t r1 = 0;
 
 	t->st.messages++;
 	if (status != DNS_OK)
 		t->st.incomplete++;
 	if (m->have_q) {
-		struct iname *e;
-		name_lc(m, m->qname, buf);
-		if ((e = name_intern(t, buf)) != NULL)
-			qn = e->s;
-		else if (t->caps && t->names.n >= DNS_MAX_INTERN)
+		qn = msg_name(t, m->qname, 1);
+		if (!qn && t->caps && t->names.n >= DNS_MAX_INTERN)
 			t->caps->dns_names_dropped++; /* else counted in caps->alloc_failures */
 	}
 
@@ -1229,12 +1454,13 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
 	if (tx && !tx->answered) {
 		struct dns_rec *r;
 		tx->answered = 1;
-		r = rec_at(t, tx->rec);
+		struct rnode *rn = rnode_at(t, tx->rec);
+		r = rn ? &rn->r : NULL;
 		if (r)
 			r->answered++;
 		if (tx->row && tx->complete)
 			row_fill(t, &t->rows[tx->row - 1], frame);
-		learn_response(t, r, r ? r->name : qn, ipver, dst, frame, ts_ns);
+		learn_response(t, rn, rn ? rn->ne : qn, ipver, dst, frame, ts_ns);
 		return;
 	}
 	if (tx)
@@ -1244,14 +1470,14 @@ void dns_track_msg(struct dns_tracker *t, int kind, int transport, int ipver,
 	/* not matched: still learn the name and addresses it gives */
 	if (!qn)
 		return;
-	struct dns_rec *r = NULL;
+	struct rnode *rn = NULL;
 	if (!tx) {
 		r1 = rec_get(t, qn, m->qtype, frame);
-		r = rec_at(t, r1);
-		if (r)
-			r->unsolicited++;
+		rn = rnode_at(t, r1);
+		if (rn)
+			rn->r.unsolicited++;
 	}
-	learn_response(t, r, qn, ipver, dst, frame, ts_ns);
+	learn_response(t, rn, qn, ipver, dst, frame, ts_ns);
 }
 
 static int hist_valid(const struct ahist *h, uint64_t ts_ns)
@@ -1277,6 +1503,37 @@ static void attr_fill(struct dns_attr *out, const struct dchain *ch, const struc
 	out->via_sni = (uint8_t)via_sni;
 }
 
+/* The entry of the SNI's n bytes in any case (NULL: not a name seen).
+ * Every connection is attributed twice (decided, closed) and SNIs recur:
+ * a direct-mapped memo keyed by the bytes as given (compared whole; the
+ * slot from the length and the first and last words) spares the
+ * lower-case hash and look-up. Exact: entries are never removed, and a
+ * name not found stays so while no name is added (t->names.n). */
+static struct iname *sni_find(struct dns_tracker *t, const char *sni, size_t n)
+{
+	struct sslot *sl = NULL;
+	struct iname *e;
+	if (!t->sc && !t->sc_failed && !(t->sc = calloc(DNS_SNI_SLOTS, sizeof *t->sc)))
+		t->sc_failed = 1; /* only slower */
+	if (t->sc && n >= 8 && n <= DNS_SNI_MEMO_MAX) {
+		uint64_t k = ((uint64_t)n * 0x9e3779b97f4a7c15ull) ^ load64((const uint8_t *)sni) ^
+		             (load64((const uint8_t *)sni + n - 8) * 0xc2b2ae3d27d4eb4full);
+		sl = &t->sc[pi_fmix64(k) & (DNS_SNI_SLOTS - 1)];
+		if (sl->used && sl->len == n && !memcmp(sl->s, sni, n) &&
+		    (sl->e || sl->names_n == t->names.n))
+			return sl->e;
+	}
+	e = name_find_anycase(t, sni, n, name_hash_anycase(sni, n));
+	if (sl) {
+		sl->used = 1;
+		sl->len = (uint8_t)n;
+		memcpy(sl->s, sni, n);
+		sl->e = e;
+		sl->names_n = t->names.n;
+	}
+	return e;
+}
+
 int dns_attribute(struct dns_tracker *t, int ipver, const uint8_t client[16],
                   const uint8_t server[16], uint64_t ts_ns, const char *sni,
                   struct dns_attr *out)
@@ -1287,6 +1544,24 @@ int dns_attribute(struct dns_tracker *t, int ipver, const uint8_t client[16],
 	uint8_t srv[16] = { 0 };
 
 	memset(out, 0, sizeof *out);
+	if (sni && *sni) {
+		/* the SNI as the names are kept: lower-case (looked up in any
+		 * case), at most DNS_NAME_TEXT_MAX - 1 bytes, one trailing dot off */
+		size_t n = strlen(sni);
+		if (n > DNS_NAME_TEXT_MAX - 1)
+			n = DNS_NAME_TEXT_MAX - 1;
+		if (n > 1 && sni[n - 1] == '.')
+			n--;
+		sni_e = sni_find(t, sni, n);
+		/* only a name on a chain of this input's answers can be found
+		 * below (the address map holds this input's answers only, and
+		 * each answer marks its chain's names): else the SNI stands
+		 * alone, without looking the addresses up */
+		if (!sni_e || !((sni_e->head_chain && sni_e->head_input == t->input) ||
+		                (sni_e->cn_chain && sni_e->cn_input == t->input)))
+			return 0;
+		sni_s = sni_e->s;
+	}
 	memcpy(srv, server, ipver == 4 ? 4 : 16);
 	{
 		/* both keys' buckets fetched at once: the table is larger than the
@@ -1303,16 +1578,6 @@ int dns_attribute(struct dns_tracker *t, int ipver, const uint8_t client[16],
 		}
 		e[0] = amap_find(t, ipver, 0, client, srv, h0);
 		e[1] = amap_find(t, ipver, 1, client, srv, h1);
-	}
-	if (sni && *sni) {
-		char buf[DNS_NAME_TEXT_MAX];
-		pi_strlcpy(buf, sni, sizeof buf);
-		pi_lower(buf);
-		size_t n = strlen(buf);
-		if (n > 1 && buf[n - 1] == '.')
-			buf[--n] = '\0';
-		sni_e = name_find(t, buf, n, pi_hash(buf, n, 0x6e616d65));
-		sni_s = sni_e ? sni_e->s : NULL;
 	}
 	/* 1. an answer for this address whose chain holds the SNI */
 	if (sni_s) {

@@ -23,7 +23,9 @@
  * DNS_MAX_PENDING (oldest evicted first, counted), the address map by
  * DNS_MAX_ADDRMAP keys (expired keys are freed first, see dns_set_horizon;
  * then the oldest evicted, counted), the optional per-query log by
- * DNS_QLOG_MAX rows (counted). Every per-packet lookup is a hash lookup.
+ * DNS_QLOG_MAX rows (counted), and two fixed memos of name look-ups
+ * (wire form and SNI, about 160 KB). Every per-packet lookup is a hash
+ * lookup.
  */
 #ifndef PI_DNSMAP_H
 #define PI_DNSMAP_H

@@ -269,6 +269,159 @@ static void test_names(void)
 	CHECK_EQ_STR(txt, "a");
 }
 
+/* dns_name_text has a fast path (valid names of plain bytes, buffers over
+ * DNS_NAME_WIRE_MAX) beside the general walk (any buffer): both must give
+ * the same text and result. The general one alone runs for outlen 255. */
+static void name_text_same(const uint8_t *b, size_t len, uint16_t off)
+{
+	char fast[DNS_NAME_TEXT_MAX], gen[255];
+	size_t next;
+	for (int lower = 0; lower < 2; lower++) {
+		int rf = dns_name_text(b, len, off, fast, sizeof fast, lower);
+		int rg = dns_name_text(b, len, off, gen, sizeof gen, lower);
+		if (strlen(gen) < sizeof gen - 1) { /* the general text was not cut */
+			CHECK_EQ_INT(rf, rg);
+			CHECK_EQ_STR(fast, gen);
+		}
+		CHECK_EQ_INT(rf >= 0, dns_name_skip(b, len, off, &next) == DNS_OK);
+	}
+}
+
+static void test_name_text_paths(void)
+{
+	static const uint8_t odd[] = { 'A', 'Z', 'a', 'z', '0', '-', '_', '.', '\\', ' ', 0x7f, 0x80, 0xff,
+	                               0x21, 0x7e, '@', '[', '`', '{' };
+	static const unsigned lens[] = { 1, 7, 8, 9, 15, 16, 17, 24, 63 };
+	uint8_t b[600];
+	/* one label of each length, one odd byte at each place, then root */
+	for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+		unsigned L = lens[li];
+		for (size_t oi = 0; oi < sizeof odd; oi++) {
+			for (unsigned at = 0; at < L; at++) {
+				size_t n = 12;
+				memset(b, 0, 12);
+				b[n++] = (uint8_t)L;
+				for (unsigned i = 0; i < L; i++)
+					b[n++] = (uint8_t)('a' + (i * 7 + li) % 26 - (i % 3 == 0 ? 32 : 0));
+				b[13 + at] = odd[oi];
+				b[n++] = 3, b[n++] = 'C', b[n++] = 'o', b[n++] = 'm', b[n++] = 0;
+				name_text_same(b, n, 12);
+				/* cut anywhere: the bytes run out */
+				for (size_t cut = 12; cut < n; cut += 5)
+					name_text_same(b, cut, 12);
+			}
+		}
+	}
+	/* pseudo-random names with pointers (backwards, forwards, loops) */
+	uint32_t x = 12345;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 12 + (round % 90);
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			uint8_t v = (uint8_t)(x >> 16);
+			switch ((x >> 8) % 8) {
+			case 0: v = (uint8_t)(v % 12); break;          /* a label length */
+			case 1: v = (uint8_t)(0xc0 | (v & 1)); break;   /* a pointer's first byte */
+			case 2: v = (uint8_t)(v % 40); break;           /* a pointer's target */
+			default: v = (uint8_t)('a' + v % 26 - (v & 32)); break;
+			}
+			b[i] = v;
+		}
+		for (uint16_t off = 12; off < n; off += 3)
+			name_text_same(b, n, off);
+	}
+	/* the longest plain name: 3 x 63 + 61 bytes of labels (253 chars of text) */
+	size_t n = 12;
+	memset(b, 0, 12);
+	for (int l = 0; l < 4; l++) {
+		unsigned L = l < 3 ? 63 : 61;
+		b[n++] = (uint8_t)L;
+		for (unsigned i = 0; i < L; i++)
+			b[n++] = (uint8_t)('A' + i % 26);
+	}
+	b[n++] = 0;
+	char txt[DNS_NAME_TEXT_MAX];
+	CHECK_EQ_INT(dns_name_text(b, n, 12, txt, sizeof txt, 1), 253);
+	CHECK(txt[0] == 'a' && txt[63] == '.' && txt[253] == '\0');
+	CHECK_EQ_INT(dns_name_text(b, n, 12, txt, 256, 0), 253);
+	CHECK(txt[0] == 'A' && txt[252] == 'I');
+	name_text_same(b, n, 12);
+	/* one byte more is too long, for both */
+	b[12 + 3 * 64] = 62;
+	b[n - 1] = 'x';
+	b[n] = 0;
+	CHECK_EQ_INT(dns_name_text(b, n + 1, 12, txt, sizeof txt, 1), -1);
+	name_text_same(b, n + 1, 12);
+}
+
+/* dns_parse does not walk again a name that is one pointer to a name it
+ * validated (with a hop to spare): the hop cap must hold through it. The
+ * RDATA of an unknown type holds a root and a chain of 64 pointers; the
+ * owner of answer 2 points at its 63rd (64 hops) or 62nd (63 hops), that
+ * of answer 3 at answer 2's owner (one hop more: too many, or just fits). */
+static void test_parse_pointer_memo(void)
+{
+	uint8_t b[400];
+	for (int last = 62; last <= 63; last++) {
+		size_t n = 0;
+		memset(b, 0, sizeof b);
+		b[2] = 0x81, b[3] = 0x80, b[7] = 3; /* a response, 3 answers */
+		n = 12;
+		/* answer 1: owner root, type 99, RDATA: 0, then pointers */
+		b[n++] = 0;
+		b[n++] = 0, b[n++] = 99, b[n++] = 0, b[n++] = 1;
+		n += 4;
+		b[n++] = 0, b[n++] = 1 + 2 * 64;
+		size_t root = n;
+		b[n++] = 0;
+		size_t prev = root, at[65];
+		for (int i = 1; i <= 64; i++) {
+			at[i] = n;
+			b[n++] = 0xc0, b[n++] = (uint8_t)prev;
+			prev = at[i];
+		}
+		/* answer 2: owner -> at[last] (last hops), type 99, no RDATA */
+		size_t a2 = n;
+		b[n++] = 0xc0, b[n++] = (uint8_t)at[last];
+		b[n++] = 0, b[n++] = 99, b[n++] = 0, b[n++] = 1;
+		n += 4;
+		b[n++] = 0, b[n++] = 0;
+		/* answer 3: owner -> answer 2's owner (one hop more) */
+		b[n++] = (uint8_t)(0xc0 | a2 >> 8), b[n++] = (uint8_t)a2;
+		b[n++] = 0, b[n++] = 99, b[n++] = 0, b[n++] = 1;
+		n += 4;
+		b[n++] = 0, b[n++] = 0;
+		int rc = dns_parse(b, n, &M);
+		size_t next;
+		CHECK_EQ_INT(dns_name_skip(b, n, a2, &next), DNS_OK);
+		CHECK_EQ_INT(dns_name_skip(b, n, a2 + 12, &next), last == 62 ? DNS_OK : DNS_EBAD);
+		if (last == 63) {
+			CHECK_EQ_INT(rc, DNS_EBAD);
+			CHECK_EQ_INT(M.nan, 2);
+		} else {
+			CHECK_EQ_INT(rc, DNS_OK);
+			CHECK_EQ_INT(M.nan, 3);
+			CHECK_EQ_INT(M.end, n);
+		}
+	}
+	/* a pointer to a validated name, cut before its second byte */
+	uint8_t c[] = { 0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1, 0xc0 };
+	CHECK_EQ_INT(dns_parse(c, sizeof c, &M), DNS_ETRUNC);
+	CHECK_EQ_INT(M.nan, 0);
+	CHECK_EQ_INT(M.end, 19);
+	/* the fixed fields of an answer cut at each length: the end as before */
+	uint8_t d[40] = { 0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1,
+	                  0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1 };
+	static const size_t want_end[] = { 21, 21, 23, 23, 25, 25, 25, 25, 29, 29, 31, 31, 31, 31 };
+	for (size_t len = 21; len < 35; len++) {
+		CHECK_EQ_INT(dns_parse(d, len, &M), DNS_ETRUNC);
+		CHECK_EQ_INT(M.end, want_end[len - 21]);
+	}
+	CHECK_EQ_INT(dns_parse(d, 35, &M), DNS_OK);
+	CHECK_EQ_INT(M.an[0].ttl, 60);
+	CHECK_EQ_INT(M.an[0].rdlen, 4);
+}
+
 static void test_counts(void)
 {
 	uint8_t b[64];
@@ -788,6 +941,121 @@ static void test_many(void)
 	dns_tracker_free(t);
 }
 
+/* A pool of 40 addresses answered 30 at a time, in turning order: the
+ * record keeps the first 16 seen, in that order, and refreshes their TTLs
+ * (the address index against a plain scan of the list). */
+static void test_addr_pool(void)
+{
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	uint8_t q[64], r[64 + 30 * 16];
+	size_t qn = a_query(q, 7, "pool", 4);
+	uint8_t seen[40] = { 0 };
+	int order[40], nseen = 0;
+	uint32_t dropped = 0;
+	for (int round = 0; round < 6; round++) {
+		uint16_t id = (uint16_t)(100 + round);
+		q[0] = (uint8_t)(id >> 8), q[1] = (uint8_t)id;
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI, 4000, SRV, 53, q, qn, 1, SEC);
+		size_t n = qn;
+		memcpy(r, q, qn);
+		r[2] = 0x81, r[3] = 0x80, r[7] = 30;
+		for (int k = 0; k < 30; k++) {
+			int a = (round * 7 + k * 3) % 40;
+			memcpy(r + n, "\xc0\x0c\0\1\0\1\0\0\0\0\0\4", 12);
+			r[n + 9] = (uint8_t)(10 + round); /* TTL */
+			r[n + 12] = 10, r[n + 13] = 99, r[n + 14] = 1, r[n + 15] = (uint8_t)a;
+			n += 16;
+			if (!seen[a]) {
+				seen[a] = 1;
+				if (nseen < 16)
+					order[nseen] = a;
+				if (nseen++ >= 16)
+					dropped++;
+			} else if (nseen > 16) {
+				int kept = 0;
+				for (int j = 0; j < 16; j++)
+					kept |= order[j] == a;
+				dropped += !kept;
+			}
+		}
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, SRV, 53, CLI, 4000, r, n, 2, SEC);
+	}
+	const struct dns_rec *rec = find_rec(t, "pool.com", 1);
+	CHECK(rec != NULL);
+	if (rec) {
+		CHECK_EQ_INT(rec->naddr, 16);
+		for (int j = 0; j < 16 && j < rec->naddr; j++) {
+			CHECK_EQ_INT(rec->addr[j].a[3], order[j]);
+			CHECK_EQ_INT(rec->addr[j].ver, 4);
+		}
+		/* the last answer (round 5) gives TTL 15 to the kept ones it holds */
+		for (int j = 0; j < 16 && j < rec->naddr; j++) {
+			int in5 = 0;
+			for (int k = 0; k < 30; k++)
+				in5 |= (5 * 7 + k * 3) % 40 == order[j];
+			if (in5)
+				CHECK_EQ_INT(rec->addr[j].ttl, 15);
+		}
+		CHECK_EQ_INT(rec->addr_dropped, dropped);
+	}
+	dns_tracker_free(t);
+}
+
+/* The SNI look-up and the names of messages are memoised: a name seen
+ * later, case variants, lengths around the memo's limits. */
+static void test_name_memos(void)
+{
+	struct dns_tracker *t = dns_tracker_new(NULL);
+	struct dns_attr at;
+	uint8_t q[300], r[400], srv[16] = { 198, 51, 100, 0 };
+	static const char *names[] = { "abcdefg", "abcdefgh", "longer-name-for-the-memo",
+	                               "n23456789012345678901234567890123456789012345678901234567890",
+	                               "m23456789012345678901234567890123456789012345678901234567890123" };
+	dns_next_input(t, 0);
+	for (int i = 0; i < 5; i++) {
+		const char *nm = names[i];
+		size_t nl = strlen(nm);
+		char sni[128], up[128];
+		snprintf(sni, sizeof sni, "%s.com", nm);
+		for (size_t j = 0; j <= strlen(sni); j++)
+			up[j] = (char)(sni[j] >= 'a' && sni[j] <= 'z' ? sni[j] - 32 : sni[j]);
+		srv[3] = (uint8_t)(1 + i);
+		/* not a name yet: twice (the second from the memo) */
+		CHECK_EQ_INT(dns_attribute(t, 4, CLI, srv, 10 * SEC, sni, &at), 0);
+		CHECK_EQ_INT(dns_attribute(t, 4, CLI, srv, 10 * SEC, up, &at), 0);
+		/* asked and answered, the query in upper case, the answer's name
+		 * as sent: the same record */
+		size_t n = a_query(q, (uint16_t)(50 + i), nm, nl);
+		for (size_t j = 13; j < n - 4; j++)
+			if (q[j] >= 'a' && q[j] <= 'z')
+				q[j] = (uint8_t)(q[j] - 32);
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI, 5000, SRV, 53, q, n, 1, 9 * SEC);
+		memcpy(r, q, n);
+		r[2] = 0x81, r[3] = 0x80, r[7] = 1;
+		memcpy(r + n, "\xc0\x0c\0\1\0\1\0\0\x0e\x10\0\4", 12);
+		memcpy(r + n + 12, srv, 4);
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, SRV, 53, CLI, 5000, r, n + 16, 2, 9 * SEC);
+		/* the same name in lower case from another client: same record */
+		n = a_query(q, (uint16_t)(70 + i), nm, nl);
+		dns_track_msg(t, DNS_KIND_DNS, 17, 4, CLI2, 5001, SRV, 53, q, n, 3, 9 * SEC);
+		const struct dns_rec *rec = find_rec(t, sni, 1);
+		CHECK(rec && rec->queries == 2 && rec->answered == 1);
+		for (int k = 0; k < 2; k++) {
+			CHECK_EQ_INT(dns_attribute(t, 4, CLI, srv, 10 * SEC, k ? up : sni, &at), 1);
+			CHECK(at.name && !strcmp(at.name, sni));
+		}
+		/* with a trailing dot; an unknown address: through the name */
+		strcat(up, ".");
+		CHECK_EQ_INT(dns_attribute(t, 4, CLI, SRV, 10 * SEC, up, &at), 1);
+		CHECK_EQ_INT(at.via_sni, 1);
+	}
+	CHECK_EQ_INT(dns_count(t), 5);
+	/* the next input: no chain of this input holds them */
+	dns_next_input(t, 1);
+	CHECK_EQ_INT(dns_attribute(t, 4, CLI, srv, 10 * SEC, "abcdefgh.com", &at), 0);
+	dns_tracker_free(t);
+}
+
 /* With a horizon (no connection older than it), address-map keys whose
  * answers are all past TTL + grace are freed; recent answers still attribute. */
 static uint64_t horizon_now(void *ctx)
@@ -835,6 +1103,8 @@ int main(void)
 {
 	test_parse_real();
 	test_names();
+	test_name_text_paths();
+	test_parse_pointer_memo();
 	test_counts();
 	test_truncation_and_fuzz();
 	test_probe();
@@ -847,6 +1117,8 @@ int main(void)
 	test_sinkhole_json();
 	test_names_cap_and_loop_chain();
 	test_many();
+	test_addr_pool();
+	test_name_memos();
 	test_expiry();
 	UNIT_DONE();
 }
