@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "common/cur.h"
+#include "common/pool.h"
 #include "common/util.h"
 
 #define SSLV2_MIN_LEN 9u       /* CLIENT-HELLO: msg_type, version, three lengths */
@@ -117,11 +118,11 @@ static void dir_free_bufs(struct tls_state *st, struct tls_dir *d)
 {
 	if (st->caps)
 		st->caps->tls_hs_held -= (uint64_t)d->body_cap + d->hs_cap;
-	free(d->body);
+	pi_buf_put(d->body, d->body_cap);
 	d->body = NULL;
 	d->body_cap = 0;
 	d->body_have = 0;
-	free(d->hs);
+	pi_buf_put(d->hs, d->hs_cap);
 	d->hs = NULL;
 	d->hs_cap = 0;
 	d->hs_have = 0;
@@ -143,7 +144,7 @@ static int reserve(struct pi_caps *caps, uint8_t **buf, uint32_t *cap, uint32_t 
 		caps->tls_budget_hits++; /* all flows together hold the budget */
 		return -1;
 	}
-	n = *buf ? realloc(*buf, want) : malloc(want); /* malloc: the usual first growth */
+	n = *buf ? realloc(*buf, want) : pi_buf_get(want); /* the usual first growth: kept ones */
 	if (!n) {
 		if (caps)
 			caps->alloc_failures++;
@@ -1030,13 +1031,14 @@ static void sslv2_server_hello(const struct fx *x, const uint8_t *body, uint32_t
 	st->sh.frame = x->frame;
 	st->saw_sh = 1;
 	if (!st->saw_cert && certlen) {
-		free(st->certs.der);
+		pi_buf_put(st->certs.der, st->certs.der_size);
 		memset(&st->certs, 0, sizeof st->certs);
 		st->saw_cert = 1;
 		st->certs.count = 1;
 		st->certs.frame = x->frame;
-		st->certs.der = malloc(certlen);
+		st->certs.der = pi_buf_get(certlen);
 		if (st->certs.der) {
+			st->certs.der_size = certlen;
 			memcpy(st->certs.der, p, certlen);
 			st->certs.len[0] = certlen;
 			st->certs.kept = 1;
@@ -1174,12 +1176,13 @@ static void certificate(const struct fx *x, struct cur m)
 	if (keep) {
 		struct tls_certs *tc = &st->certs;
 		st->saw_cert = 1;
-		free(tc->der);
+		pi_buf_put(tc->der, tc->der_size);
 		memset(tc, 0, sizeof *tc);
 		tc->count = count;
 		tc->frame = x->frame;
-		tc->der = total ? malloc(total) : NULL;
+		tc->der = total ? pi_buf_get(total) : NULL;
 		if (tc->der) {
+			tc->der_size = total;
 			uint32_t off = 0;
 			const uint8_t *p;
 			it = list;
@@ -1629,8 +1632,9 @@ void tls_free(struct tls_state *st)
 		return;
 	dir_free_bufs(st, &st->d[0]);
 	dir_free_bufs(st, &st->d[1]);
-	free(st->certs.der);
+	pi_buf_put(st->certs.der, st->certs.der_size);
 	st->certs.der = NULL;
+	st->certs.der_size = 0;
 	st->certs.kept = 0;
 }
 

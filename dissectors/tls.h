@@ -138,6 +138,7 @@ struct tls_certs {
 	uint32_t count;                      /* number in the message (may exceed kept) */
 	uint32_t kept;                       /* number stored below, <= PI_TLS_MAX_CERTS */
 	uint8_t *der;                        /* one allocation holding all kept certs */
+	uint32_t der_size;                   /* its size (pi_buf_get) */
 	uint32_t off[PI_TLS_MAX_CERTS];
 	uint32_t len[PI_TLS_MAX_CERTS];
 	uint64_t frame;

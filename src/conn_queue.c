@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pool.h"
+
 /* A sleeping thread is woken once a batch is waiting (or there is room for
  * one, or at a drain): a wake-up per record would cost more than the record. */
 #define CQ_BATCH 128u
@@ -213,20 +215,15 @@ int cq_copy_msg(struct conn_rec *r, const uint8_t *msg, size_t len)
 
 void cq_take_certs(struct conn_rec *r, struct tls_certs *certs)
 {
-	size_t total = 0;
 	r->has_certs = 0;
 	if (!certs || !certs->der)
 		return;
-	/* the dissector made der of exactly the kept certificates (tls.c
-	 * certificate()): its size is the end of the last one */
-	for (uint32_t i = 0; i < certs->kept && i < PI_TLS_MAX_CERTS; i++)
-		if ((size_t)certs->off[i] + certs->len[i] > total)
-			total = (size_t)certs->off[i] + certs->len[i];
-	free(r->der);
+	pi_buf_put(r->der, r->der_cap); /* for the dissector's next chain */
 	r->der = certs->der;
-	r->der_cap = total;
+	r->der_cap = certs->der_size;
 	r->certs = *certs;
 	r->has_certs = 1;
 	certs->der = NULL;
+	certs->der_size = 0;
 	certs->kept = 0;
 }

@@ -693,6 +693,7 @@ void engine_free(struct engine *e)
 	pi_pool_drain(&e->app_pool);
 	pi_pool_drain(&e->tls_pool);
 	pi_pool_drain(&e->conn_pool);
+	pi_buf_drain(); /* this thread's: the TLS buffers and chains kept */
 	decoder_free(e->dec);
 	dns_tracker_free(e->dns);
 	evidence_free(e->evid);

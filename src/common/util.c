@@ -1,6 +1,8 @@
 /* util.c: small shared helpers. */
 #include "common/util.h"
+#include "common/pool.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -294,4 +296,84 @@ void pi_term_safe(char *dst, size_t dstlen, const char *src)
 		i += m;
 	}
 	dst[o] = '\0';
+}
+
+/* ---- buffers kept per thread (pool.h) ---- */
+
+#define BUF_KEEP 64                   /* buffers kept per thread, at most */
+#define BUF_KEEP_BYTES (1024u * 1024u) /* and bytes */
+
+static _Thread_local struct {
+	void *p[BUF_KEEP];
+	size_t len[BUF_KEEP];
+	unsigned n;           /* kept: [0, n), the most recent last */
+	size_t bytes;         /* their sizes together */
+	int registered;       /* buf_key set: drained when the thread ends */
+} bufs;
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static int buf_key_ok;
+
+static void buf_thread_end(void *unused)
+{
+	(void)unused;
+	pi_buf_drain();
+}
+
+static void buf_key_make(void)
+{
+	buf_key_ok = pthread_key_create(&buf_key, buf_thread_end) == 0;
+}
+
+void *pi_buf_get(size_t len)
+{
+	for (unsigned i = bufs.n; i-- > 0;) {
+		if (bufs.len[i] == len) {
+			void *p = bufs.p[i];
+			bufs.bytes -= len;
+			bufs.n--;
+			bufs.p[i] = bufs.p[bufs.n];
+			bufs.len[i] = bufs.len[bufs.n];
+			return p;
+		}
+	}
+	return malloc(len);
+}
+
+void pi_buf_put(void *p, size_t len)
+{
+	if (!p)
+		return;
+	if (!PI_POOL_KEEP || len == 0 || len > PI_BUF_KEEP_MAX) {
+		free(p);
+		return;
+	}
+	if (!bufs.registered) { /* a thread's first: drain it at its end */
+		pthread_once(&buf_once, buf_key_make);
+		if (!buf_key_ok || pthread_setspecific(buf_key, &bufs) != 0) {
+			free(p);
+			return;
+		}
+		bufs.registered = 1;
+	}
+	while (bufs.n == BUF_KEEP || (bufs.n && bufs.bytes + len > BUF_KEEP_BYTES)) {
+		/* full: the oldest go */
+		free(bufs.p[0]);
+		bufs.bytes -= bufs.len[0];
+		bufs.n--;
+		memmove(bufs.p, bufs.p + 1, bufs.n * sizeof bufs.p[0]);
+		memmove(bufs.len, bufs.len + 1, bufs.n * sizeof bufs.len[0]);
+	}
+	bufs.p[bufs.n] = p;
+	bufs.len[bufs.n] = len;
+	bufs.bytes += len;
+	bufs.n++;
+}
+
+void pi_buf_drain(void)
+{
+	while (bufs.n)
+		free(bufs.p[--bufs.n]);
+	bufs.bytes = 0;
 }

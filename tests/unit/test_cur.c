@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "common/cur.h"
+#include "common/pool.h"
 #include "common/util.h"
 #include "unit.h"
 
@@ -89,6 +90,64 @@ static void check_printable(void)
 	CHECK_EQ_INT(pi_printable_copy(got, 0, src, 10, 0), 0);
 }
 
+/* pi_buf_get/put: a buffer comes back for its exact size only, the oldest
+ * go when 64 are kept or 1 MB, and none over PI_BUF_KEEP_MAX is kept. Every
+ * buffer handed out is writable over its whole size (ASan: nothing kept). */
+static void check_bufs(void)
+{
+	void *a = pi_buf_get(3000), *b, *c, *big;
+	void *many[70];
+	CHECK(a != NULL);
+	memset(a, 1, 3000);
+	pi_buf_put(a, 3000);
+	b = pi_buf_get(2999); /* another size: not that one */
+	CHECK(b != NULL && b != a);
+	memset(b, 2, 2999);
+	c = pi_buf_get(3000);
+	CHECK(c != NULL);
+	memset(c, 3, 3000);
+	if (PI_POOL_KEEP)
+		CHECK(c == a);
+	pi_buf_put(b, 2999);
+	pi_buf_put(c, 3000);
+	big = pi_buf_get(PI_BUF_KEEP_MAX + 1);
+	CHECK(big != NULL);
+	pi_buf_put(big, PI_BUF_KEEP_MAX + 1); /* freed at once */
+	/* 70 of one size: the first 6 put are the oldest, gone */
+	for (int i = 0; i < 70; i++) {
+		many[i] = pi_buf_get(1000 + (size_t)i);
+		CHECK(many[i] != NULL);
+	}
+	for (int i = 0; i < 70; i++)
+		pi_buf_put(many[i], 1000 + (size_t)i);
+	for (int i = 0; i < 70; i++) {
+		void *x = pi_buf_get(1000 + (size_t)i);
+		CHECK(x != NULL);
+		memset(x, 4, 1000 + (size_t)i);
+		if (PI_POOL_KEEP && i >= 6) /* (the first 6 were freed: malloc may give them again) */
+			CHECK(x == many[i]);
+		many[i] = x;
+	}
+	for (int i = 0; i < 70; i++)
+		pi_buf_put(many[i], 1000 + (size_t)i);
+	/* 1 MB together: of 20 of 60 KB, 17 are kept (the last) */
+	for (int i = 0; i < 20; i++) {
+		many[i] = pi_buf_get(60000);
+		CHECK(many[i] != NULL);
+	}
+	for (int i = 0; i < 20; i++)
+		pi_buf_put(many[i], 60000);
+	for (int i = 0; i < 20; i++) {
+		void *x = pi_buf_get(60000);
+		CHECK(x != NULL);
+		many[i] = x;
+	}
+	for (int i = 0; i < 20; i++)
+		pi_buf_put(many[i], 60000);
+	pi_buf_drain();
+	pi_buf_put(NULL, 10);
+}
+
 int main(void)
 {
 	static const uint8_t b[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x02, 0xaa, 0xbb, 0x00, 0x05, 0x01 };
@@ -131,5 +190,6 @@ int main(void)
 	CHECK_EQ_INT(cur_vec24(&c, &sub), PI_NEED_MORE);
 	check_lower();
 	check_printable();
+	check_bufs();
 	UNIT_DONE();
 }
