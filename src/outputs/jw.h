@@ -24,8 +24,6 @@ struct jw {
 	int after_key;  /* a key was written: the value follows without a comma */
 	char *buf;      /* jw_init_buffered: output gathered here (JW_BUF_SIZE), then f */
 	size_t blen;    /* bytes used in buf, or in sbuf without buf */
-	struct jw_async *as; /* the writer thread of a long buffered document */
-	int async_failed;
 	/* Without buf (jw_init): each call gathers its output here and writes
 	 * it to f before it returns. */
 	char sbuf[JW_SBUF_SIZE];
