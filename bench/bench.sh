@@ -5,7 +5,7 @@
 #
 #   bench/bench.sh [--size 1G] [--runs N] [--no-tshark] [--no-ndpireader] [--no-record]
 #     --size S        size of the capture to build (default 1G; replicate-capture.py syntax)
-#     --runs N        timed runs of the raw loop and of pinspect; the median counts (default 5: the machine is shared and noisy)
+#     --runs N        timed runs of the raw loop and of pinspect; the median counts (default 7: the machine is shared and noisy)
 #     --no-tshark     skip tshark (it takes minutes on 1 GB)
 #     --no-ndpireader skip ndpiReader
 #     --no-record     print the table only; do not write doc/bench.md
@@ -32,7 +32,7 @@
 # tshark -2, >= 10 x faster than ndpiReader, peak RSS < 64 MB.
 set -u
 size=1G
-runs=5
+runs=7
 do_tshark=1
 do_ndpi=1
 record=1
