@@ -85,31 +85,37 @@ struct engine {
 
 /* ---- helpers ---------------------------------------------------------- */
 
-/* "a.b.c.d:port" or "[v6]:port" into buf (len > 0), cut at len - 1 bytes.
- * Four per connection: written in place, the address by decode_addr_str. */
-static void endpoint_str(int ipver, const uint8_t *addr, uint16_t port, char *buf, size_t len)
+/* "a.b.c.d:port" or "[v6]:port" at buf, which has room for ENDPOINT_MAX
+ * bytes. Four per connection: the address written in place (put_v4 writes
+ * up to 3 bytes past a text, put_v6 at most 46 in all), the port by two
+ * digits at a time. */
+#define ENDPOINT_MAX (1 + DECODE_ADDR_MAX + 1 + 1 + 5 + 1)
+static void endpoint_str(int ipver, const uint8_t *addr, uint16_t port, char *buf)
 {
-	char a[72], *o = a; /* address (<= 45), brackets, ':', port (<= 5) */
-	char p[6];
-	size_t k = sizeof(p), n;
+	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	                         "8081828384858687888990919293949596979899";
+	char p[6], *o = buf, *q = p + sizeof p;
+	unsigned v = port;
 	if (ipver == 6)
 		*o++ = '[';
-	decode_addr_str(ipver, addr, o, 48);
-	o += strlen(o);
+	o = decode_addr_put(ipver, addr, o);
 	if (ipver == 6)
 		*o++ = ']';
 	*o++ = ':';
-	do {
-		p[--k] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port);
-	memcpy(o, p + k, sizeof(p) - k);
-	o += sizeof(p) - k;
-	n = (size_t)(o - a);
-	if (n > len - 1)
-		n = len - 1;
-	memcpy(buf, a, n);
-	buf[n] = '\0';
+	while (v >= 100) {
+		q -= 2;
+		memcpy(q, d2 + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		q -= 2;
+		memcpy(q, d2 + 2 * v, 2);
+	} else {
+		*--q = (char)('0' + v);
+	}
+	memcpy(o, q, (size_t)(p + sizeof p - q));
+	o[p + sizeof p - q] = '\0';
 }
 
 /* Orient the connection record along the flow's current client. */
@@ -351,7 +357,7 @@ static void join_chain(const char *const *chain, int n, char *buf, size_t len)
 /* How the outputs see a connection: endpoints as text, the name the client
  * asked for (SNI, or DNS through the CNAME chain), the nDPI application. */
 struct conn_view {
-	char client[72], server[72], chain_text[512], addr[48];
+	char client[ENDPOINT_MAX], server[ENDPOINT_MAX], chain_text[512], addr[48];
 	struct dns_attr attr;
 	struct conn_out o;
 	const char *key;  /* evidence key: the name, else the server address */
@@ -369,8 +375,8 @@ static void view_build(struct engine *e, struct conn *c, const char *app, const 
 	const char *src = c->sni[0] ? "sni" : "none";
 
 	memset(v, 0, sizeof(*v));
-	endpoint_str(c->ipver, c->caddr, c->cport, v->client, sizeof(v->client));
-	endpoint_str(c->ipver, c->saddr, c->sport, v->server, sizeof(v->server));
+	endpoint_str(c->ipver, c->caddr, c->cport, v->client);
+	endpoint_str(c->ipver, c->saddr, c->sport, v->server);
 	if (memo && *memo && (*memo)->gen == dns_generation(e->dns) && (*memo)->had_sni == (c->sni[0] != 0)) {
 		ok = (*memo)->ok;
 		v->attr = (*memo)->attr;

@@ -1261,6 +1261,13 @@ static DEC_NOINLINE char *put_v6(char *out, const uint8_t *a)
 
 /* Writes the address as text into buf, cut to buflen - 1 bytes and always
  * terminated (nothing past the terminator is touched). */
+char *decode_addr_put(int ipver, const uint8_t *a, char *out)
+{
+	char *e = ipver != 6 ? put_v4(out, a) : put_v6(out, a);
+	*e = '\0';
+	return e;
+}
+
 void decode_addr_str(int ipver, const uint8_t *a, char *buf, size_t buflen)
 {
 	char t[64];

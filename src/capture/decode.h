@@ -75,5 +75,10 @@ int decode_packet(struct decoder *d, const struct packet *pkt, struct decoded *o
 
 /* Format an address as text: "1.2.3.4" or "2001:db8::1". buf >= 46 bytes. */
 void decode_addr_str(int ipver, const uint8_t *a, char *buf, size_t buflen);
+/* The same text at out, which has room for DECODE_ADDR_MAX bytes (the
+ * terminator included; a few bytes past the text may be written too).
+ * Returns the end (the terminator). */
+#define DECODE_ADDR_MAX 64
+char *decode_addr_put(int ipver, const uint8_t *a, char *out);
 
 #endif

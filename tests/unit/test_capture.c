@@ -2123,14 +2123,20 @@ static void test_addr_text(void)
 				a[10] = a[11] = (i % 14) ? 0xff : 0;
 			}
 		}
+		char put[DECODE_ADDR_MAX];
 		decode_addr_str(6, a, mine, sizeof(mine));
 		inet_ntop(AF_INET6, a, want, sizeof(want));
 		if (strcmp(mine, want) != 0 && bad++ < 5)
 			fprintf(stderr, "v6 text: %s, inet_ntop: %s\n", mine, want);
+		/* decode_addr_put: the same text, its end returned */
+		if (decode_addr_put(6, a, put) != put + strlen(want) || strcmp(put, want) != 0)
+			bad++;
 		decode_addr_str(4, a + 12, mine, sizeof(mine));
 		inet_ntop(AF_INET, a + 12, want, sizeof(want));
 		if (strcmp(mine, want) != 0 && bad++ < 5)
 			fprintf(stderr, "v4 text: %s, inet_ntop: %s\n", mine, want);
+		if (decode_addr_put(4, a + 12, put) != put + strlen(want) || strcmp(put, want) != 0)
+			bad++;
 	}
 	CHECK(bad == 0);
 
