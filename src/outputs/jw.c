@@ -326,12 +326,40 @@ static inline __attribute__((always_inline)) size_t plain_copy(char *d, const un
 }
 #endif
 
+/* *s[0] is special(): write it at d (a valid UTF-8 sequence as it is, '"'
+ * and '\\' after a backslash, any other byte as \u00XX: 6 bytes at most per
+ * byte taken), move *s and *n past what was taken, return the new end. */
+static inline char *escape_special(char *d, const unsigned char **s, size_t *n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = utf8_len(*s, *n);
+	unsigned char c = (*s)[0];
+	if (k > 1) {
+		memcpy(d, *s, k);
+		*s += k;
+		*n -= k;
+		return d + k;
+	}
+	if (k == 1 && (c == '"' || c == '\\')) {
+		d[0] = '\\';
+		d[1] = (char)c;
+		d += 2;
+	} else {
+		memcpy(d, "\\u00", 4);
+		d[4] = hex[c >> 4];
+		d[5] = hex[c & 15];
+		d += 6;
+	}
+	(*s)++;
+	(*n)--;
+	return d;
+}
+
 /* n bytes as a JSON string body (no quotes): printable ASCII and valid UTF-8
  * as they are, '"' and '\\' after a backslash, and control characters, DEL
  * and each byte of invalid UTF-8 as \u00XX. */
 static void put_escaped(struct jw *w, const unsigned char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	while (n) {
 		size_t a = cap(w) - w->blen, m, r;
 		char *d, *d0;
@@ -346,30 +374,8 @@ static void put_escaped(struct jw *w, const unsigned char *s, size_t n)
 		s += r;
 		n -= r;
 		a -= r;
-		if (r < m && a >= 6) {
-			/* s[0] is special: the sequence is judged on all that is left */
-			size_t k = utf8_len(s, n);
-			if (k > 1) {
-				memcpy(d, s, k);
-				d += k;
-				s += k;
-				n -= k;
-			} else {
-				unsigned char c = s[0];
-				if (k == 1 && (c == '"' || c == '\\')) {
-					d[0] = '\\';
-					d[1] = (char)c;
-					d += 2;
-				} else {
-					memcpy(d, "\\u00", 4);
-					d[4] = hex[c >> 4];
-					d[5] = hex[c & 15];
-					d += 6;
-				}
-				s++;
-				n--;
-			}
-		}
+		if (r < m && a >= 6) /* s[0] is special: judged on all that is left */
+			d = escape_special(d, &s, &n);
 		commit(w, d0, d);
 	}
 }
@@ -699,29 +705,9 @@ char *jw_p_close_pretty(struct jw *w, char *p, char c)
  * for 6 bytes for each of the n: its end. */
 static char *escape_to(char *d, const unsigned char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	while (n) {
-		size_t k = utf8_len(s, n), r;
-		if (k > 1) {
-			memcpy(d, s, k);
-			d += k;
-			s += k;
-			n -= k;
-		} else {
-			unsigned char c = s[0];
-			if (k == 1 && (c == '"' || c == '\\')) {
-				d[0] = '\\';
-				d[1] = (char)c;
-				d += 2;
-			} else {
-				memcpy(d, "\\u00", 4);
-				d[4] = hex[c >> 4];
-				d[5] = hex[c & 15];
-				d += 6;
-			}
-			s++;
-			n--;
-		}
+		size_t r;
+		d = escape_special(d, &s, &n);
 		r = plain_copy(d, s, n);
 		d += r;
 		s += r;
