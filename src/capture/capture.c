@@ -549,16 +549,19 @@ static void mp_free(struct mapped *mp)
 	free(mp);
 }
 
-/* Map r's file (fd) and go on from where the header left off. Returns 1,
- * or 0 when it cannot be mapped (the caller reads it instead). */
-static int mp_start(struct cap_reader *r, int fd)
+/* Map r's file (fd) and go on from where the header left off. fd_start:
+ * where the descriptor was when the reader got it (standard input may come
+ * part read; the mapping's offsets are the file's). Returns 1, or 0 when it
+ * cannot be mapped (the caller reads it instead). */
+static int mp_start(struct cap_reader *r, int fd, off_t fd_start)
 {
 	struct mapped *mp;
 	uint64_t at = rb_off(r);
 	void *m;
 	int slot = -1;
 
-	if (r->gzipped || r->file_size <= at || r->file_size > SIZE_MAX || mp_guard_install() != 0)
+	if (fd_start != 0 || r->gzipped || r->file_size <= at || r->file_size > SIZE_MAX ||
+	    mp_guard_install() != 0)
 		return 0;
 	for (int i = 0; i < MP_GUARDS && slot < 0; i++) {
 		int z = 0;
@@ -1363,6 +1366,7 @@ struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 	struct cap_reader *r;
 	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	struct stat st;
+	off_t start;
 	int fd;
 
 	r = reader_new(shown, err, errlen);
@@ -1375,6 +1379,7 @@ struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		r->file_size = (uint64_t)st.st_size;
+	start = lseek(fd, 0, SEEK_CUR);
 	r->gz = gzdopen(fd, "rb");
 	if (!r->gz) {
 		snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
@@ -1384,7 +1389,7 @@ struct cap_reader *cap_open(const char *path, char *err, size_t errlen)
 	(void)gzbuffer(r->gz, 128u * 1024u);
 	if (open_header(r, shown, err, errlen))
 		goto fail;
-	if (!r->src_eof && !mp_start(r, fd))
+	if (!r->src_eof && !mp_start(r, fd, start))
 		pf_start(r); /* the rest is read ahead, on another core */
 	return r;
 fail:

@@ -577,6 +577,31 @@ static void test_pcapng(void)
 		close(saved);
 	}
 	unlink(path);
+
+	/* from standard input that comes part read: the capture starts where
+	 * the descriptor is, not at the file's start (a mapping of the file
+	 * must not be used as if it began there) */
+	{
+		struct vec w = { 0 };
+		int saved = dup(0);
+		FILE *f;
+		put(&w, "garbage", 7);
+		put(&w, v.p, v.n);
+		write_tmp(&w, path);
+		f = freopen(path, "rb", stdin);
+		CHECK(f != NULL);
+		CHECK(lseek(0, 7, SEEK_SET) == 7);
+		r = cap_open("-", err, sizeof err);
+		CHECK(r != NULL);
+		if (r) {
+			check_ng(r);
+			cap_close(r);
+		}
+		dup2(saved, 0);
+		close(saved);
+		vfree(&w);
+	}
+	unlink(path);
 	pi_set_quiet(0);
 	vfree(&v);
 }
