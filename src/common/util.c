@@ -333,8 +333,9 @@ void *pi_buf_get(size_t len)
 			void *p = bufs.p[i];
 			bufs.bytes -= len;
 			bufs.n--;
-			bufs.p[i] = bufs.p[bufs.n];
-			bufs.len[i] = bufs.len[bufs.n];
+			/* the rest keep their order (oldest first) */
+			memmove(bufs.p + i, bufs.p + i + 1, (bufs.n - i) * sizeof bufs.p[0]);
+			memmove(bufs.len + i, bufs.len + i + 1, (bufs.n - i) * sizeof bufs.len[0]);
 			return p;
 		}
 	}
