@@ -1144,6 +1144,13 @@ static int next_cert(struct cur *list, int tls13, struct cur *der)
 	return PI_OK;
 }
 
+/* c lies inside the n bytes of buf (buf may be NULL) */
+static int in_buf(struct cur c, const uint8_t *buf, uint32_t n)
+{
+	uintptr_t b = (uintptr_t)buf;
+	return buf && (uintptr_t)c.p >= b && (uintptr_t)c.end <= b + n;
+}
+
 static void certificate(const struct fx *x, struct cur m)
 {
 	struct tls_state *st = x->st;
@@ -1175,25 +1182,52 @@ static void certificate(const struct fx *x, struct cur m)
 		raise_anomaly(x, TLS_AN_BAD_HANDSHAKE);
 	if (keep) {
 		struct tls_certs *tc = &st->certs;
+		struct tls_dir *d = x->d;
+		uint8_t *own = NULL;
+		uint32_t own_size = 0;
+		/* The message gathered across segments sits in a buffer of this
+		 * direction (the record's body, or the handshake message's): the
+		 * chain takes that buffer over instead of a copy (2-3 KB per
+		 * connection); the rest of the record is still read from it, now
+		 * the chain's. Out of the budget of held buffers, as when freed. */
+		if (total && in_buf(list, d->body, d->body_cap)) {
+			own = d->body;
+			own_size = d->body_cap;
+			d->body = NULL;
+			d->body_cap = 0;
+		} else if (total && in_buf(list, d->hs, d->hs_cap)) {
+			own = d->hs;
+			own_size = d->hs_cap;
+			d->hs = NULL;
+			d->hs_cap = 0;
+		}
+		if (own && st->caps)
+			st->caps->tls_hs_held -= own_size;
 		st->saw_cert = 1;
 		pi_buf_put(tc->der, tc->der_size);
 		memset(tc, 0, sizeof *tc);
 		tc->count = count;
 		tc->frame = x->frame;
-		tc->der = total ? pi_buf_get(total) : NULL;
+		tc->der = own ? own : total ? pi_buf_get(total) : NULL;
 		if (tc->der) {
-			tc->der_size = total;
 			uint32_t off = 0;
 			const uint8_t *p;
+			tc->der_size = own ? own_size : total;
 			it = list;
 			for (uint32_t i = 0; i < kept; i++) {
 				size_t n;
 				if (next_cert(&it, tls13, &der) != PI_OK)
 					break;
 				n = cur_left(&der);
-				if (cur_bytes(&der, n, &p) != PI_OK || off + n > total)
+				if (cur_bytes(&der, n, &p) != PI_OK)
 					break;
-				memcpy(tc->der + off, p, n);
+				if (own) { /* in place: where it is in the buffer */
+					off = (uint32_t)(p - own);
+				} else {
+					if (off + n > total)
+						break;
+					memcpy(tc->der + off, p, n);
+				}
 				tc->off[i] = off;
 				tc->len[i] = (uint32_t)n;
 				off += (uint32_t)n;

@@ -137,8 +137,10 @@ struct tls_server_hello {
 struct tls_certs {
 	uint32_t count;                      /* number in the message (may exceed kept) */
 	uint32_t kept;                       /* number stored below, <= PI_TLS_MAX_CERTS */
-	uint8_t *der;                        /* one allocation holding all kept certs */
-	uint32_t der_size;                   /* its size (pi_buf_get) */
+	uint8_t *der;                        /* one allocation holding all kept certs, */
+	uint32_t der_size;                   /* its size (pi_buf_get): certificate i is */
+	                                     /* der + off[i], len[i] bytes; what lies */
+	                                     /* between them is not theirs */
 	uint32_t off[PI_TLS_MAX_CERTS];
 	uint32_t len[PI_TLS_MAX_CERTS];
 	uint64_t frame;

@@ -618,7 +618,8 @@ static void test_chunking(void)
 	CHECK_EQ_INT(bytes->st.certs.kept, 1);
 	CHECK(bytes->st.certs.kept == 1 && whole->st.certs.kept == 1 &&
 	      bytes->st.certs.len[0] == whole->st.certs.len[0] &&
-	      memcmp(bytes->st.certs.der, whole->st.certs.der, whole->st.certs.len[0]) == 0);
+	      memcmp(bytes->st.certs.der + bytes->st.certs.off[0], whole->st.certs.der + whole->st.certs.off[0],
+	             whole->st.certs.len[0]) == 0);
 	rec_free(whole);
 	rec_free(bytes);
 	rec_free(rnd);
@@ -706,7 +707,8 @@ static void test_hs_across_records(void)
 			ok = r->ev[k].type == ref->ev[k].type && r->ev[k].hs_type == ref->ev[k].hs_type;
 		CHECK(ok);
 		CHECK(r->st.certs.kept == 1 && r->st.certs.len[0] == ref->st.certs.len[0] &&
-		      memcmp(r->st.certs.der, ref->st.certs.der, ref->st.certs.len[0]) == 0);
+		      memcmp(r->st.certs.der + r->st.certs.off[0], ref->st.certs.der + ref->st.certs.off[0],
+		             ref->st.certs.len[0]) == 0);
 		CHECK_EQ_INT(r->st.anomalies[TLS_AN_BAD_HANDSHAKE], 0);
 		rec_free(r);
 	}
@@ -1151,7 +1153,7 @@ static void test_sslv2_server(void)
 	CHECK_EQ_INT(r->st.certs.len[0], 903);
 	if (r->st.certs.kept == 1) {
 		/* `openssl x509 -inform DER -text -nameopt RFC2253` */
-		CHECK_EQ_INT(cert_parse(r->st.certs.der, r->st.certs.len[0], &ci), 0);
+		CHECK_EQ_INT(cert_parse(r->st.certs.der + r->st.certs.off[0], r->st.certs.len[0], &ci), 0);
 		CHECK_EQ_STR(ci.subject, "emailAddress=info@plesk.com,CN=plesk,OU=Plesk,O=Parallels,"
 		                         "L=Herndon,ST=Virginia,C=US");
 		CHECK_EQ_STR(ci.issuer, ci.subject);
@@ -1411,7 +1413,8 @@ static void test_big_messages(void)
 	CHECK_EQ_INT(r->st.certs.count, 12);
 	CHECK_EQ_INT(r->st.certs.kept, PI_TLS_MAX_CERTS);
 	CHECK(r->st.certs.kept == PI_TLS_MAX_CERTS && r->st.certs.len[9] == 5000 &&
-	      r->st.certs.off[9] == 45000 && r->st.certs.der[45000] == 9);
+	      r->st.certs.der[r->st.certs.off[9]] == 9 && r->st.certs.der[r->st.certs.off[9] + 4999] == 9 &&
+	      r->st.certs.off[9] + 5000 <= r->st.certs.der_size);
 	/* a second Certificate message does not replace the first */
 	feed(r, 1, bv(&b), 2);
 	CHECK_EQ_INT(r->st.certs.frame, 1);
