@@ -51,6 +51,7 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 dir=${BENCH_DIR:-/tmp/pinspect-bench}
+fresh="" # files removed before each timed run (see run)
 replicate=$top/../shared/bench/replicate-capture.py
 PINSPECT=${PINSPECT:-$( [ -x ./pinspect ] && echo ./pinspect || command -v pinspect )}
 [ -n "$PINSPECT" ] && [ -x "$PINSPECT" ] || { echo "bench.sh: no pinspect binary (set PINSPECT)" >&2; exit 2; }
@@ -94,11 +95,17 @@ bytes=$(stat -c %s "$cap")
 # ---- the floor -------------------------------------------------------------
 cc -O2 -o "$dir/rawread" "$here/rawread.c" $(pkg-config --cflags --libs libpcap 2>/dev/null || echo -lpcap) || exit 1
 
-# run NAME CMD...: time CMD (stdout to $dir/NAME.out), print "wall_s rss_kb cpu_s"
+# run NAME CMD...: time CMD (stdout to $dir/NAME.out), print "wall_s rss_kb cpu_s".
+# Every run writes new files: the previous run's outputs (NAME.out and those
+# in $fresh) are removed first, outside the timing. Truncating a 225 MB
+# output on ext4 would charge the run with tearing down the old file's page
+# cache when it opens it and a forced write-back when it closes it (about
+# 0.08 s for pinspect's JSON): an artefact of running it again, not its work.
 run()
 {
 	name=$1
 	shift
+	rm -f "$dir/$name.out" $fresh
 	/usr/bin/time -f '%e %M %U %S' -o "$dir/$name.time" "$@" >"$dir/$name.out" 2>"$dir/$name.err"
 	rc=$?
 	[ $rc -eq 0 ] || echo "bench.sh: $name exited $rc: $(tail -2 "$dir/$name.err")" >&2
@@ -127,7 +134,9 @@ set -- $(median raw "$dir/rawread" "$cap")
 raw_s=$1 raw_rss=$2 raw_cpu=$3
 packets=$(cut -d' ' -f1 "$dir/raw.out")
 echo "bench.sh: raw loop ${raw_s} s" >&2
+fresh="$dir/pinspect.json"
 set -- $(median pinspect "$PINSPECT" analyze --json -q -o "$dir/pinspect.json" "$cap")
+fresh=""
 pi_s=$1 pi_rss=$2 pi_cpu=$3
 echo "bench.sh: pinspect ${pi_s} s" >&2
 ts_s="" ts_rss="" ts_cpu="" nd_s="" nd_rss="" nd_cpu=""
@@ -202,7 +211,8 @@ if [ "$record" -eq 1 ]; then
 
 The last figures of \`make bench\` (\`bench/bench.sh\`): pinspect against the floor (a raw libpcap
 read loop, \`bench/rawread.c\`), \`tshark -2\` with the seeds' filters, and \`ndpiReader\`, on the
-same capture in the same run, page cache warm. Raw loop and pinspect: median of $runs runs. CPU s is
+same capture in the same run, page cache warm, each run writing new output files. Raw loop and
+pinspect: median of $runs runs. CPU s is
 user + system time (the machine is shared: wall time suffers when other jobs run, CPU time less).
 
 - Machine: $machine; $(uname -sr); $(${CC:-cc} --version | head -1)
