@@ -1061,11 +1061,16 @@ static void test_cut_while_mapped(void)
 		CHECK_EQ_INT(rc, CAP_ERROR);
 		/* records that start before the cut; the last one is cut itself:
 		 * paged in, it comes with zeros for its end, then the error; not
-		 * paged in yet, the reader reads up to it (as read() would) */
-		if (when < 3)
+		 * paged in yet, the reader reads up to it (as read() would). The
+		 * parser does not wait for the paging thread: beyond the window it
+		 * may get to the cut first (SIGBUS, zeros) or the thread may (the
+		 * read stops before the cut record), never further either way */
+		if (when < 3) {
 			CHECK(n + 1 <= (uint64_t)(cut - 24) / (16 + sizeof d) + 1);
-		else
-			CHECK_EQ_INT(n + 1, (uint64_t)(cut - 24) / (16 + sizeof d));
+		} else {
+			CHECK(n + 1 >= (uint64_t)(cut - 24) / (16 + sizeof d));
+			CHECK(n + 1 <= (uint64_t)(cut - 24) / (16 + sizeof d) + 1);
+		}
 		CHECK(strstr(cap_error(r), "cut short") != NULL);
 		(void)sum;
 		cap_close(r);
