@@ -56,6 +56,18 @@ struct flow_app {
  * 2.2 KB each, 1024 of each kind at most. */
 #define CONN_POOL_MAX 1024u
 
+/* IPv6 addresses as text, remembered (view_build): an address is written
+ * twice per connection, and a server's is the same time after time, while
+ * writing one takes some 200 instructions (the longest run of zeros to
+ * fold, each word without its leading zeros). Direct-mapped: a collision
+ * only costs writing it again. */
+#define V6_MEMO 64u
+struct v6_text {
+	uint8_t addr[16];
+	uint8_t len;       /* 0: empty */
+	char text[47];     /* INET6_ADDRSTRLEN: the longest, 45, and a terminator */
+};
+
 struct engine {
 	struct engine_opts opts;
 	struct conn_sink sink;
@@ -81,6 +93,7 @@ struct engine {
 	int show_progress;
 	uint64_t progress_total;
 	uint64_t last_progress_pkt;
+	struct v6_text v6_memo[V6_MEMO];  /* the views' thread (view_build) */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -90,18 +103,42 @@ struct engine {
  * up to 3 bytes past a text, put_v6 at most 46 in all), the port by two
  * digits at a time. */
 #define ENDPOINT_MAX (1 + DECODE_ADDR_MAX + 1 + 1 + 5 + 1)
-static void endpoint_str(int ipver, const uint8_t *addr, uint16_t port, char *buf)
+
+/* decode_addr_put for IPv6 through the engine's memo. */
+static char *v6_put(struct engine *e, const uint8_t *addr, char *out)
+{
+	uint64_t w[2];
+	struct v6_text *m;
+	char *end;
+	memcpy(w, addr, 16);
+	m = &e->v6_memo[pi_fmix64(w[0] ^ w[1] * 0x9e3779b97f4a7c15ull) & (V6_MEMO - 1)];
+	if (m->len && memcmp(m->addr, addr, 16) == 0) {
+		memcpy(out, m->text, m->len + 1u);
+		return out + m->len;
+	}
+	end = decode_addr_put(6, addr, out);
+	if ((size_t)(end - out) < sizeof m->text) {
+		memcpy(m->addr, addr, 16);
+		m->len = (uint8_t)(end - out);
+		memcpy(m->text, out, m->len + 1u);
+	}
+	return end;
+}
+
+static void endpoint_str(struct engine *e, int ipver, const uint8_t *addr, uint16_t port, char *buf)
 {
 	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	                         "8081828384858687888990919293949596979899";
 	char p[6], *o = buf, *q = p + sizeof p;
 	unsigned v = port;
-	if (ipver == 6)
+	if (ipver == 6) {
 		*o++ = '[';
-	o = decode_addr_put(ipver, addr, o);
-	if (ipver == 6)
+		o = v6_put(e, addr, o);
 		*o++ = ']';
+	} else {
+		o = decode_addr_put(ipver, addr, o);
+	}
 	*o++ = ':';
 	while (v >= 100) {
 		q -= 2;
@@ -375,8 +412,8 @@ static void view_build(struct engine *e, struct conn *c, const char *app, const 
 	const char *src = c->sni[0] ? "sni" : "none";
 
 	memset(v, 0, sizeof(*v));
-	endpoint_str(c->ipver, c->caddr, c->cport, v->client);
-	endpoint_str(c->ipver, c->saddr, c->sport, v->server);
+	endpoint_str(e, c->ipver, c->caddr, c->cport, v->client);
+	endpoint_str(e, c->ipver, c->saddr, c->sport, v->server);
 	if (memo && *memo && (*memo)->gen == dns_generation(e->dns) && (*memo)->had_sni == (c->sni[0] != 0)) {
 		ok = (*memo)->ok;
 		v->attr = (*memo)->attr;
@@ -534,8 +571,13 @@ static void hand_on(struct engine *e, struct flow_app *a, const struct conn_view
 	r = cq_slot(e->cq);
 	r->what = what;
 	r->c = *a->conn;
-	pi_strlcpy(r->app, a->ndpi.res.app, sizeof(r->app));
-	pi_strlcpy(r->category, a->ndpi.res.category, sizeof(r->category));
+	/* whole arrays, each terminated: shorter than a copy that looks for the end */
+	_Static_assert(sizeof(r->app) == sizeof(a->ndpi.res.app) &&
+	               sizeof(r->category) == sizeof(a->ndpi.res.category), "record and result differ");
+	memcpy(r->app, a->ndpi.res.app, sizeof(r->app));
+	r->app[sizeof(r->app) - 1] = '\0';
+	memcpy(r->category, a->ndpi.res.category, sizeof(r->category));
+	r->category[sizeof(r->category) - 1] = '\0';
 	r->input_path = e->ninputs ? e->inputs[e->ninputs - 1].path : "";
 	/* the chain goes with the decision: nothing needs it here after that */
 	if ((what & CR_DECIDED) && e->opts.certdiag && certs)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/dnsmap.h"
+#include "analysis/edns.h"
 #include "common/util.h"
 #include "dissectors/dns.h"
 #include "outputs/jw.h"
@@ -1099,8 +1100,31 @@ static void test_expiry(void)
 	dns_tracker_free(t);
 }
 
+/* DoH service names (edns.c): every listed name, in any case; nothing
+ * else, whatever its length (the list's lengths are looked at first). */
+static void test_doh_names(void)
+{
+	static const char *const yes[] = { "dns.google", "DNS.Google", "dns.google.com", "doh.dns.sb",
+		"1dot1dot1dot1.cloudflare-dns.com", "Mozilla.Cloudflare-DNS.com", "dns.umbrella.com" };
+	static const char *const no[] = { "", "dns.googl", "dns.google.", "xdns.google", "dns.google.co",
+		"example.com", "cloudflare-dns.co", "1dot1dot1dot1.cloudflare-dns.comx" };
+	char longname[200];
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		CHECK(edns_is_doh_name(yes[i]));
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		CHECK(!edns_is_doh_name(no[i]));
+	CHECK(!edns_is_doh_name(NULL));
+	/* 64 and more: past the lengths' mask, never a DoH name */
+	for (size_t n = 60; n < sizeof longname; n++) {
+		memset(longname, 'a', n);
+		longname[n] = '\0';
+		CHECK(!edns_is_doh_name(longname));
+	}
+}
+
 int main(void)
 {
+	test_doh_names();
 	test_parse_real();
 	test_names();
 	test_name_text_paths();
