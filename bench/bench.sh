@@ -5,7 +5,7 @@
 #
 #   bench/bench.sh [--size 1G] [--runs N] [--no-tshark] [--no-ndpireader] [--no-record]
 #     --size S        size of the capture to build (default 1G; replicate-capture.py syntax)
-#     --runs N        timed runs of the raw loop and of pinspect; the median counts (default 7: the machine is shared and noisy)
+#     --runs N        timed runs of the raw loop and of pinspect, taking turns; the median counts (default 7: the machine is shared and noisy)
 #     --no-tshark     skip tshark (it takes minutes on 1 GB)
 #     --no-ndpireader skip ndpiReader
 #     --no-record     print the table only; do not write doc/bench.md
@@ -112,33 +112,39 @@ run()
 	awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$dir/$name.time"
 }
 
-# median of N runs: "wall rss cpu" of the run with the median wall time
+# "wall rss cpu" of the run with the median wall time in NAME.runs
 median()
 {
-	name=$1
-	shift
-	i=0
-	: >"$dir/$name.runs"
-	while [ $i -lt "$runs" ]; do
-		run "$name" "$@" >>"$dir/$name.runs"
-		i=$((i + 1))
-	done
-	sort -n "$dir/$name.runs" | sed -n "$(( (runs + 1) / 2 ))p"
+	sort -n "$dir/$1.runs" | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 echo "bench.sh: warming the page cache ($((bytes / 1048576)) MB)" >&2
 cat "$cap" >/dev/null
 cat "$cap" >/dev/null
 
-set -- $(median raw "$dir/rawread" "$cap")
+# The raw loop and pinspect take turns, run after run: the machine's speed
+# drifts (by half, some minutes, on a shared host), and each ratio should
+# compare the two under the same conditions. The medians of each make the
+# table; the ratio of every pair is kept too (its median and range below).
+: >"$dir/raw.runs"
+: >"$dir/pinspect.runs"
+i=0
+while [ $i -lt "$runs" ]; do
+	run raw "$dir/rawread" "$cap" >>"$dir/raw.runs"
+	fresh="$dir/pinspect.json"
+	run pinspect "$PINSPECT" analyze --json -q -o "$dir/pinspect.json" "$cap" >>"$dir/pinspect.runs"
+	fresh=""
+	i=$((i + 1))
+done
+set -- $(median raw)
 raw_s=$1 raw_rss=$2 raw_cpu=$3
 packets=$(cut -d' ' -f1 "$dir/raw.out")
 echo "bench.sh: raw loop ${raw_s} s" >&2
-fresh="$dir/pinspect.json"
-set -- $(median pinspect "$PINSPECT" analyze --json -q -o "$dir/pinspect.json" "$cap")
-fresh=""
+set -- $(median pinspect)
 pi_s=$1 pi_rss=$2 pi_cpu=$3
 echo "bench.sh: pinspect ${pi_s} s" >&2
+pairs=$(paste -d' ' "$dir/raw.runs" "$dir/pinspect.runs" | awk '{ r = $1 > 0 ? $1 : 0.01; printf "%.2f\n", $4 / r }' |
+	sort -n | awk '{ v[NR] = $1 } END { printf "median %.2f x, from %.2f to %.2f x", v[int((NR + 1) / 2)], v[1], v[NR] }')
 ts_s="" ts_rss="" ts_cpu="" nd_s="" nd_rss="" nd_cpu=""
 if [ "$do_ndpi" -eq 1 ] && command -v ndpiReader >/dev/null 2>&1; then
 	set -- $(run ndpireader ndpiReader -q -i "$cap")
@@ -184,12 +190,12 @@ BEGIN {
 	row("ndpiReader -q -i", nd, ndm, ndc)
 	row("tshark -2 -Y (seeds)", ts, tsm, tsc)
 }')
-verdicts=$(awk -v raw="$raw_s" -v pi="$pi_s" -v pim="$pi_rss" -v ts="$ts_s" -v nd="$nd_s" '
+verdicts=$(awk -v raw="$raw_s" -v pi="$pi_s" -v pim="$pi_rss" -v ts="$ts_s" -v nd="$nd_s" -v pairs="$pairs" '
 function v(ok) { return ok ? "met" : "NOT met" }
 BEGIN {
 	if (raw == 0) raw = 0.01
 	if (pi == 0) pi = 0.01
-	printf "- within 1.5 x the raw loop: %.2f x (%s)\n", pi / raw, v(pi / raw <= 1.5)
+	printf "- within 1.5 x the raw loop: %.2f x (%s); run by run (each pinspect run over the raw loop just before it): %s\n", pi / raw, v(pi / raw <= 1.5), pairs
 	if (ts != "") printf "- >= 100 x faster than tshark -2: %.0f x (%s)\n", ts / pi, v(ts / pi >= 100)
 	if (nd != "") printf "- >= 10 x faster than ndpiReader: %.1f x (%s)\n", nd / pi, v(nd / pi >= 10)
 	printf "- peak RSS under 64 MB: %.0f MB (%s)\n", pim / 1024, v(pim / 1024 < 64)
@@ -212,7 +218,7 @@ if [ "$record" -eq 1 ]; then
 The last figures of \`make bench\` (\`bench/bench.sh\`): pinspect against the floor (a raw libpcap
 read loop, \`bench/rawread.c\`), \`tshark -2\` with the seeds' filters, and \`ndpiReader\`, on the
 same capture in the same run, page cache warm, each run writing new output files. Raw loop and
-pinspect: median of $runs runs. CPU s is
+pinspect: median of $runs runs, taking turns (raw loop, pinspect, raw loop, ...). CPU s is
 user + system time (the machine is shared: wall time suffers when other jobs run, CPU time less).
 
 - Machine: $machine; $(uname -sr); $(${CC:-cc} --version | head -1)
