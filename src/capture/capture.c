@@ -405,6 +405,7 @@ static int pf_need(struct cap_reader *r, size_t n)
 #define MP_WINDOW (1024u * 1024u)   /* paged in per step */
 #define MP_AHEAD  (2u * MP_WINDOW)  /* paged in ahead of the parser, at most */
 #define MP_BEHIND (1u * MP_WINDOW)  /* kept behind it (the current packet) */
+#define MP_LAG    (8u * MP_WINDOW)  /* mapped behind it, at most: the parser gives back */
 #define MP_GUARDS 8                 /* mappings open at once with a guard */
 
 #ifndef MADV_POPULATE_READ
@@ -422,7 +423,7 @@ struct mapped {
 	int cut;             /* the file was found shorter: its end is an error */
 	size_t ready;        /* [0, ready) is paged in (mu) */
 	size_t want;         /* the parser's offset at its last call (mu) */
-	size_t released;     /* [0, released) given back (the thread's) */
+	_Atomic size_t released; /* [0, released) given back (mp_release) */
 	int stop, failed;    /* (mu) */
 	int guard;           /* slot in mp_guards */
 };
@@ -483,6 +484,22 @@ static int mp_guard_install(void)
 	return atomic_load(&mp_handler_state) == 2 ? 0 : -1;
 }
 
+/* Give back [released, keep) (page aligned: keep is a multiple of the
+ * window). The thread does it as it goes; the parser too, should it find
+ * the thread far behind (not run for a while on a busy machine): the
+ * memory in use stays bounded whoever gets there. Giving a range back
+ * twice is harmless. */
+static void mp_release(struct mapped *mp, size_t keep)
+{
+	size_t from = atomic_load(&mp->released);
+	while (keep > from) {
+		if (atomic_compare_exchange_weak(&mp->released, &from, keep)) {
+			(void)madvise((void *)(uintptr_t)(mp->base + from), keep - from, MADV_DONTNEED);
+			return;
+		}
+	}
+}
+
 static void *mp_main(void *arg)
 {
 	struct mapped *mp = arg;
@@ -503,11 +520,7 @@ static void *mp_main(void *arg)
 		/* from is a multiple of the window (after the first): page aligned */
 		bad = madvise((void *)(uintptr_t)(mp->base + (from & ~(mp_page - 1))),
 		              n + (from & (mp_page - 1)), MADV_POPULATE_READ) != 0;
-		if (keep > mp->released) {
-			(void)madvise((void *)(uintptr_t)(mp->base + mp->released), keep - mp->released,
-			              MADV_DONTNEED);
-			mp->released = keep;
-		}
+		mp_release(mp, keep);
 		pthread_mutex_lock(&mp->mu);
 		if (bad) {
 			/* the file is shorter than when opened: read what is left of
@@ -640,6 +653,8 @@ static int mp_need(struct cap_reader *r, size_t n)
 	pthread_mutex_lock(&mp->mu);
 	mp->want = r->pos;
 	pthread_cond_signal(&mp->freed);
+	if (mp->want > MP_LAG + atomic_load(&mp->released))
+		mp_release(mp, (mp->want - MP_BEHIND) & ~(size_t)(MP_WINDOW - 1));
 	lim = mp->stop && mp->ready < mp->size ? mp->ready : mp->size;
 	/* ask again a window on (want moves, the thread keeps ahead) */
 	r->len = lim - r->pos > n + MP_WINDOW ? r->pos + n + MP_WINDOW : lim;
