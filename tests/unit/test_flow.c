@@ -134,5 +134,22 @@ int main(void)
 	/* the hole in the server's data was skipped at the end */
 	CHECK_EQ_STR(S.data[1], "abcxyz");
 	CHECK(S.gaps >= 6);
+
+	/* The flow of the packet before is asked first (flow.c): when the
+	 * expiry that runs before a packet is looked up finalises that very
+	 * flow, the packet must find it gone and start it again, not feed
+	 * the finalised one. 1023 packets, then the 1024th (expiry) long
+	 * after, of the same flow. */
+	t = flow_table_new(&h, NULL, &caps);
+	CHECK(t != NULL);
+	S.closes = 0;
+	cport = 40100;
+	for (int i = 0; i < 1023; i++)
+		pkt(t, 1, i ? TH_ACK : TH_SYN, 9000 + (i ? 1 : 0), NULL, 100);
+	CHECK_EQ_INT(flow_count(t), 1);
+	pkt(t, 1, TH_ACK, 9001, NULL, 100000);
+	CHECK_EQ_INT(S.closes, 1);
+	CHECK_EQ_INT(flow_count(t), 1); /* fed to a new one, not the one gone */
+	flow_table_free(t);
 	UNIT_DONE();
 }
