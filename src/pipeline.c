@@ -155,6 +155,22 @@ static void endpoint_str(struct engine *e, int ipver, const uint8_t *addr, uint1
 	o[p + sizeof p - q] = '\0';
 }
 
+/* The address of an endpoint_str text ("a.b.c.d:port", "[v6]:port") into
+ * out (n >= 48): the same text decode_addr_str would write, taken from the
+ * one written already (decode_addr_str when ep is not such a text). */
+static void endpoint_addr(const char *ep, int ipver, const uint8_t *addr, char *out, size_t n)
+{
+	const char *from = ep && ipver == 6 ? ep + 1 : ep, *to = ep ? strrchr(ep, ':') : NULL;
+	if (to && ipver == 6)
+		to--; /* the ']' */
+	if (!to || to <= from || (size_t)(to - from) >= n || (ipver == 6 && (ep[0] != '[' || *to != ']'))) {
+		decode_addr_str(ipver, addr, out, n);
+		return;
+	}
+	memcpy(out, from, (size_t)(to - from));
+	out[to - from] = '\0';
+}
+
 /* Orient the connection record along the flow's current client. */
 static void conn_orient(struct flow *f, struct conn *c)
 {
@@ -485,7 +501,7 @@ static void deliver(struct engine *e, const struct conn_out *o, const char *key,
 			/* the chain (TLS <= 1.2) and who accepted or rejected it */
 			char ca[48];
 			struct certdiag_conn cc;
-			decode_addr_str(c->ipver, c->caddr, ca, sizeof(ca));
+			endpoint_addr(o->client, c->ipver, c->caddr, ca, sizeof ca);
 			memset(&cc, 0, sizeof(cc));
 			cc.name = key;
 			cc.sni = c->sni;
