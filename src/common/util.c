@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static uint64_t warn_count;
 static int warn_quiet;
@@ -147,6 +148,34 @@ size_t pi_printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n,
 	}
 	dst[o] = '\0';
 	return o;
+}
+
+#define BIG_ALIGN ((size_t)2 << 20) /* a huge page on x86-64 and arm64 (4 KB pages) */
+
+void *pi_big_alloc(size_t size)
+{
+	size_t len = size + BIG_ALIGN;
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	size_t head;
+	if (m == MAP_FAILED)
+		return NULL;
+	/* the table on a huge-page boundary, what lies around it given back */
+	p = (uint8_t *)(((uintptr_t)m + BIG_ALIGN - 1) & ~(uintptr_t)(BIG_ALIGN - 1));
+	head = (size_t)(p - m);
+	if (head)
+		munmap(m, head);
+	if (len - head > size)
+		munmap(p + size, len - head - size);
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, size, MADV_HUGEPAGE); /* a hint: 4 KB pages otherwise */
+#endif
+	return p;
+}
+
+void pi_big_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
 }
 
 void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n)

@@ -14,6 +14,11 @@ void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n);
 /* pi_printable, lower-casing A-Z when lower; returns the length written
  * (dst[len] is the terminator; 0 and nothing written when dstlen is 0). */
 size_t pi_printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n, int lower);
+/* A large table of zeros, on huge pages where the kernel gives them (a
+ * table read at random, a page-table walk for most reads otherwise); NULL
+ * when out of memory. Free it with pi_big_free and the same size. */
+void *pi_big_alloc(size_t size);
+void pi_big_free(void *p, size_t size);
 
 /* Text from the wire made safe for a terminal: valid UTF-8 kept, control
  * characters (C0, C1, DEL), bidi overrides, backslash and invalid bytes

@@ -409,7 +409,7 @@ static uint8_t tomb_tag(uint64_t h)
 
 static void tombs_free(struct flow_table *t)
 {
-	free(t->tombs_mem);
+	pi_big_free(t->tombs_mem, TOMB_SLOTS * sizeof(*t->tombs));
 	free(t->tomb_tags);
 	t->tombs_mem = NULL;
 	t->tombs = NULL;
@@ -427,10 +427,9 @@ static void bury(struct flow_table *t, const struct flow *f)
 	struct tomb *tb;
 	if (!t->tombs && !t->tombs_failed) {
 		/* calloc's fresh pages, the table put on a line boundary */
-		t->tombs_mem = calloc(1, TOMB_SLOTS * sizeof(*t->tombs) + 64);
+		t->tombs_mem = pi_big_alloc(TOMB_SLOTS * sizeof(*t->tombs));
 		t->tomb_tags = calloc(TOMB_SLOTS, 1);
-		if (t->tombs_mem)
-			t->tombs = (struct tomb *)(((uintptr_t)t->tombs_mem + 63) & ~(uintptr_t)63);
+		t->tombs = t->tombs_mem;
 		if (!t->tombs || !t->tomb_tags) {
 			tombs_free(t);
 			t->tombs_failed = 1; /* tried once: no retry per flow */

@@ -148,6 +148,29 @@ static void check_bufs(void)
 	pi_buf_put(NULL, 10);
 }
 
+/* pi_big_alloc: zeros, on a 2 MB boundary (huge pages where the kernel
+ * gives them), all of it writable; sizes not a multiple of the page too. */
+static void test_big_alloc(void)
+{
+	static const size_t sizes[] = { 8u << 20, 4096, 3u << 20 | 100 };
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		uint8_t *p = pi_big_alloc(sizes[k]);
+		size_t nonzero = 0;
+		CHECK(p != NULL);
+		if (!p)
+			continue;
+		CHECK_EQ_INT((uintptr_t)p & ((2u << 20) - 1), 0);
+		for (size_t i = 0; i < sizes[k]; i += 512)
+			nonzero += p[i] != 0;
+		CHECK_EQ_INT(nonzero, 0);
+		p[0] = 1;
+		p[sizes[k] - 1] = 2;
+		CHECK_EQ_INT(p[0] + p[sizes[k] - 1], 3);
+		pi_big_free(p, sizes[k]);
+	}
+	pi_big_free(NULL, 4096);
+}
+
 int main(void)
 {
 	static const uint8_t b[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x02, 0xaa, 0xbb, 0x00, 0x05, 0x01 };
@@ -155,6 +178,8 @@ int main(void)
 	uint8_t u8;
 	uint16_t u16;
 	uint32_t u32;
+
+	test_big_alloc();
 
 	CHECK_EQ_INT(cur_u8(&c, &u8), PI_OK);
 	CHECK_EQ_INT(u8, 1);
