@@ -52,8 +52,7 @@ struct tomb {
 } __attribute__((aligned(64)));
 
 struct flow_table {
-	struct tomb *tombs;       /* TOMB_SLOTS, allocated on first use (in tombs_mem) */
-	void *tombs_mem;
+	struct tomb *tombs;       /* TOMB_SLOTS, allocated on first use (pi_big_alloc) */
 	uint8_t *tomb_tags;       /* TOMB_SLOTS: tomb_tag() of the slot's tomb, 0 if unused */
 	int tombs_failed;
 	int flushing;             /* flow_flush: no tombs (they are wiped after) */
@@ -409,9 +408,8 @@ static uint8_t tomb_tag(uint64_t h)
 
 static void tombs_free(struct flow_table *t)
 {
-	pi_big_free(t->tombs_mem, TOMB_SLOTS * sizeof(*t->tombs));
+	pi_big_free(t->tombs, TOMB_SLOTS * sizeof(*t->tombs));
 	free(t->tomb_tags);
-	t->tombs_mem = NULL;
 	t->tombs = NULL;
 	t->tomb_tags = NULL;
 }
@@ -426,10 +424,10 @@ static void bury(struct flow_table *t, const struct flow *f)
 {
 	struct tomb *tb;
 	if (!t->tombs && !t->tombs_failed) {
-		/* calloc's fresh pages, the table put on a line boundary */
-		t->tombs_mem = pi_big_alloc(TOMB_SLOTS * sizeof(*t->tombs));
+		/* fresh zero pages, on huge pages where the kernel gives them: the
+		 * table is read and written at random (pi_big_alloc) */
+		t->tombs = pi_big_alloc(TOMB_SLOTS * sizeof(*t->tombs));
 		t->tomb_tags = calloc(TOMB_SLOTS, 1);
-		t->tombs = t->tombs_mem;
 		if (!t->tombs || !t->tomb_tags) {
 			tombs_free(t);
 			t->tombs_failed = 1; /* tried once: no retry per flow */
