@@ -403,7 +403,8 @@ static int pf_need(struct cap_reader *r, size_t n)
  * maps a page of zeros there and flags it, and cap_next ends the input with
  * an error. */
 #define MP_WINDOW (1024u * 1024u)   /* paged in per step */
-#define MP_AHEAD  (2u * MP_WINDOW)  /* paged in ahead of the parser, at most */
+#define MP_AHEAD  (3u * MP_WINDOW)  /* paged in ahead of the parser, at most */
+#define MP_WAKE   (1u * MP_WINDOW)  /* the parser wakes the thread when less is */
 #define MP_BEHIND (1u * MP_WINDOW)  /* kept behind it (the current packet) */
 #define MP_LAG    (8u * MP_WINDOW)  /* mapped behind it, at most: the parser gives back */
 #define MP_GUARDS 8                 /* mappings open at once with a guard */
@@ -652,7 +653,11 @@ static int mp_need(struct cap_reader *r, size_t n)
 	size_t end = r->pos + n, lim;
 	pthread_mutex_lock(&mp->mu);
 	mp->want = r->pos;
-	pthread_cond_signal(&mp->freed);
+	/* woken when the lead is down to MP_WAKE, the thread pages in two
+	 * windows before it sleeps again: a wake-up is a system call and an
+	 * interrupt of the other core (both exits to the host in a VM) */
+	if (mp->ready < mp->size && mp->ready <= mp->want + MP_WAKE)
+		pthread_cond_signal(&mp->freed);
 	if (mp->want > MP_LAG + atomic_load(&mp->released))
 		mp_release(mp, (mp->want - MP_BEHIND) & ~(size_t)(MP_WINDOW - 1));
 	lim = mp->stop && mp->ready < mp->size ? mp->ready : mp->size;
