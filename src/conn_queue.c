@@ -12,7 +12,7 @@
 
 /* A sleeping thread is woken once a batch is waiting (or there is room for
  * one, or at a drain): a wake-up per record would cost more than the record. */
-#define CQ_BATCH 128u
+#define CQ_BATCH 256u
 #define CQ_KEEP_BYTES (16u * 1024u) /* per slot buffer kept between records */
 
 /* The counters are atomics: the producer publishes a record by storing
