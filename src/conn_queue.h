@@ -18,7 +18,7 @@
 #include "common/limits.h"
 #include "dissectors/tls.h"
 
-#define CQ_SLOTS 512u
+#define CQ_SLOTS 1024u
 
 enum { CR_DECIDED = 1, CR_CLOSED = 2, CR_DNS = 4 };
 
