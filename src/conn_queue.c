@@ -69,7 +69,7 @@ static void *consumer(void *arg)
 			q->fn(q->ctx, &q->slot[at % CQ_SLOTS]);
 			at++;
 			atomic_store(&q->done, at);
-			/* the producer waits for room for a batch, or (drain) for the end */
+			/* the producer waits for CQ_ROOM free slots, or (drain) for the end */
 			if (atomic_load(&q->p_waits)) {
 				uint64_t p = atomic_load(&q->pushed);
 				if (p - at <= CQ_SLOTS - CQ_ROOM || p == at) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static uint64_t warn_count;
 static int warn_quiet;
@@ -152,11 +153,22 @@ size_t pi_printable_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n,
 
 #define BIG_ALIGN ((size_t)2 << 20) /* a huge page on x86-64 and arm64 (4 KB pages) */
 
-void *pi_big_alloc(size_t size)
+/* sizes in whole pages (munmap's unit) */
+static size_t big_round(size_t size)
 {
-	size_t len = size + BIG_ALIGN;
-	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t a = pg > 0 ? (size_t)pg : 4096u;
+	return (size + a - 1) / a * a;
+}
+
+void *pi_big_alloc(size_t want)
+{
+	size_t size = big_round(want), len = size + BIG_ALIGN;
+	uint8_t *m, *p;
 	size_t head;
+	if (size < want || len < size)
+		return NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	/* the table on a huge-page boundary, what lies around it given back */
@@ -175,7 +187,7 @@ void *pi_big_alloc(size_t size)
 void pi_big_free(void *p, size_t size)
 {
 	if (p)
-		munmap(p, size);
+		munmap(p, big_round(size));
 }
 
 void pi_printable(char *dst, size_t dstlen, const uint8_t *src, size_t n)
