@@ -737,6 +737,22 @@ amap_add(struct dns_tracker *t, int ver, int any, const uint8_t client[16], cons
 
 #define AMAP_AHEAD 32u /* answers of a response whose keys are asked for ahead */
 
+/* An answer's address as the address map keeps a server (16 bytes, an IPv4
+ * address in the first 4, zeros after): its IP version, or 0 when the
+ * answer is not a readable A or AAAA record. */
+static int answer_addr(const struct dns_rr *rr, uint8_t server[16])
+{
+	if (!rr->rdata_ok || (rr->type != DNS_T_A && rr->type != DNS_T_AAAA))
+		return 0;
+	memset(server, 0, 16);
+	if (rr->type == DNS_T_A) {
+		memcpy(server, rr->u.a, 4);
+		return 4;
+	}
+	memcpy(server, rr->u.aaaa, 16);
+	return 6;
+}
+
 static inline void amap_learn(struct dns_tracker *t, int ver, int any, const uint8_t client[16],
                               const uint8_t server[16], const struct ahist *a, uint64_t h)
 {
@@ -1079,21 +1095,16 @@ static void learn_response(struct dns_tracker *t, struct rnode *rn, struct iname
 	uint64_t kh[AMAP_AHEAD][2];
 	int nk = 0;
 	if (ch && t->amap_ix.nb) {
-		for (int i = 0; i < m->nan && i < (int)AMAP_AHEAD; i++, nk++) {
-			const struct dns_rr *rr = &m->an[i];
-			uint8_t server[16] = { 0 };
-			int ver = rr->type == DNS_T_A ? 4 : 6;
-			if (!rr->rdata_ok || (rr->type != DNS_T_A && rr->type != DNS_T_AAAA))
-				continue;
-			memcpy(server, ver == 4 ? rr->u.a : rr->u.aaaa, ver == 4 ? 4 : 16);
-			for (int any = 0; any < 2; any++) {
-				kh[i][any] = amap_hash(ver, any, client, server);
-				__builtin_prefetch(&t->amap_ix.b[kh[i][any] & (t->amap_ix.nb - 1)]);
+		uint8_t server[16];
+		for (; nk < m->nan && nk < (int)AMAP_AHEAD; nk++) {
+			int ver = answer_addr(&m->an[nk], server);
+			for (int any = 0; ver && any < 2; any++) {
+				kh[nk][any] = amap_hash(ver, any, client, server);
+				__builtin_prefetch(&t->amap_ix.b[kh[nk][any] & (t->amap_ix.nb - 1)]);
 			}
 		}
 		for (int i = 0; i < nk; i++) {
-			const struct dns_rr *rr = &m->an[i];
-			if (!rr->rdata_ok || (rr->type != DNS_T_A && rr->type != DNS_T_AAAA))
+			if (!answer_addr(&m->an[i], server))
 				continue;
 			for (int any = 0; any < 2; any++) {
 				uint32_t j = t->amap_ix.b[kh[i][any] & (t->amap_ix.nb - 1)];
@@ -1109,14 +1120,9 @@ static void learn_response(struct dns_tracker *t, struct rnode *rn, struct iname
 	int last_name = -1, last_on = 0;
 	for (int i = 0; i < m->nan; i++) {
 		const struct dns_rr *rr = &m->an[i];
-		int ver;
-		if (!rr->rdata_ok)
-			continue;
-		if (rr->type == DNS_T_A)
-			ver = 4;
-		else if (rr->type == DNS_T_AAAA)
-			ver = 6;
-		else
+		uint8_t server[16];
+		int ver = answer_addr(rr, server);
+		if (!ver)
 			continue;
 		int here = name_place(m, rr->name);
 		if (here != last_name) {
@@ -1125,17 +1131,14 @@ static void learn_response(struct dns_tracker *t, struct rnode *rn, struct iname
 		}
 		if (!last_on)
 			continue;
-		const uint8_t *a = ver == 4 ? rr->u.a : rr->u.aaaa;
 		if (r) {
-			rec_add_addr(rn, ver, a, rr->ttl);
+			rec_add_addr(rn, ver, server, rr->ttl);
 			rec_ttl(r, rr->ttl);
-			if (is_sinkhole_addr(ver, a) && !is_local_name(r->name))
+			if (is_sinkhole_addr(ver, server) && !is_local_name(r->name))
 				r->sinkhole = 1;
 		}
 		if (ch) {
-			uint8_t server[16] = { 0 };
 			struct ahist h = { ts_ns, frame, rr->ttl, t->input, ch };
-			memcpy(server, a, ver == 4 ? 4 : 16);
 			/* the key's address family is the answer's; the client's family
 			 * (of the DNS packet) may differ, so the client is stored as is */
 			(void)ipver;
