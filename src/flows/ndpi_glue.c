@@ -53,7 +53,7 @@ static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 static void *arena_malloc(size_t size)
 {
 	struct arena *a = building;
-	size_t need = (size + 15) & ~(size_t)15; /* malloc's alignment */
+	size_t need = size ? (size + 15) & ~(size_t)15 : 16; /* malloc's alignment, a block each */
 	if (a && need >= size && need <= (size_t)(a->end - a->next)) {
 		void *p = a->next;
 		a->next += need;
@@ -78,28 +78,25 @@ static void hooks_install(void)
 	set_ndpi_free(arena_free);
 }
 
-/* A new arena, registered; NULL when there is none to be had (nDPI then
- * uses malloc throughout). */
-static struct arena *arena_new(void)
+/* A new arena in *a, registered: 1, or 0 when there is none to be had
+ * (nDPI then uses malloc throughout). */
+static int arena_new(struct arena *a)
 {
-	struct arena *a;
 	void *m;
 	int slot = -1;
 	if (!PI_POOL_KEEP)
-		return NULL;
+		return 0;
 	for (int i = 0; i < ARENAS && slot < 0; i++) {
 		uintptr_t z = 0;
 		if (atomic_compare_exchange_strong(&arenas[i].lo, &z, (uintptr_t)1))
 			slot = i; /* claimed: lo 1, hi 0 holds no address */
 	}
 	if (slot < 0)
-		return NULL;
-	a = malloc(sizeof *a);
+		return 0;
 	m = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!a || m == MAP_FAILED) {
-		free(a);
+	if (m == MAP_FAILED) {
 		atomic_store(&arenas[slot].lo, 0);
-		return NULL;
+		return 0;
 	}
 	a->base = a->next = m;
 	a->end = a->base + ARENA_SIZE;
@@ -107,13 +104,13 @@ static struct arena *arena_new(void)
 	 * or whole, never from the claim's 1 up */
 	atomic_store(&arenas[slot].lo, (uintptr_t)a->base);
 	atomic_store(&arenas[slot].hi, (uintptr_t)a->end);
-	return a;
+	return 1;
 }
 
 /* After the module is gone: nothing of nDPI points into the arena. */
 static void arena_free_all(struct arena *a)
 {
-	if (!a)
+	if (!a->base)
 		return;
 	for (int i = 0; i < ARENAS; i++) {
 		if (atomic_load(&arenas[i].lo) == (uintptr_t)a->base) {
@@ -122,7 +119,7 @@ static void arena_free_all(struct arena *a)
 		}
 	}
 	munmap(a->base, ARENA_SIZE);
-	free(a);
+	a->base = a->next = a->end = NULL;
 }
 
 /* ---- contexts ----------------------------------------------------------- */
@@ -131,7 +128,7 @@ struct ndpi_ctx {
 	struct ndpi_detection_module_struct *mod;
 	struct sni_slot *cache;
 	uint64_t alloc_failures; /* flows left unclassified: out of memory */
-	struct arena *arena;     /* the module's blocks, NULL: malloc's */
+	struct arena arena;      /* the module's blocks (base NULL: malloc's) */
 };
 
 struct ndpi_ctx *ndpi_ctx_new(void)
@@ -141,8 +138,7 @@ struct ndpi_ctx *ndpi_ctx_new(void)
 	if (!n)
 		return NULL;
 	pthread_once(&hooks_once, hooks_install);
-	n->arena = arena_new();
-	building = n->arena;
+	building = arena_new(&n->arena) ? &n->arena : NULL;
 	n->mod = ndpi_init_detection_module(ndpi_no_prefs);
 	n->cache = calloc(SNI_CACHE_SIZE, sizeof(*n->cache));
 	if (!n->mod || !n->cache) {
@@ -163,7 +159,7 @@ void ndpi_ctx_free(struct ndpi_ctx *n)
 		return;
 	if (n->mod)
 		ndpi_exit_detection_module(n->mod);
-	arena_free_all(n->arena);
+	arena_free_all(&n->arena);
 	free(n->cache);
 	free(n);
 }
